@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { ConsulateError } from "../errors.js";
+import { renderCommand } from "./render-command.js";
+import { packageVersion } from "./version.js";
+
+/** The error boundary: the only place that writes errors to the terminal and exits. */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command("consulate")
+    .description("Service discovery with Consul: render config files from the catalog, register Docker containers")
+    .version(packageVersion(), "-v, --version")
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .addCommand(renderCommand());
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof ConsulateError) {
+      process.stderr.write(`consulate: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`consulate: internal error: ${message}\n`);
+    if (process.env.CONSULATE_DEBUG) process.stderr.write(`${(error as Error).stack ?? ""}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);
+// Whatever is left (idle keep-alive sockets, timers) must not hold the process open.
+setTimeout(() => process.exit(), 200).unref();

@@ -1,0 +1,99 @@
+import { Command, Option } from "commander";
+import { formatConsulAddress } from "../config/consul-address.js";
+import { resolveRenderConfig, type RenderFlags } from "../config/resolve-render.js";
+import type { ResolvedRenderConfig } from "../config/resolved.js";
+import { ConsulClient } from "../consul/client.js";
+import { createLogger, type Logger } from "../observe/logger.js";
+import { Runner } from "../runner/runner.js";
+import { onSignals } from "./signals.js";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function renderCommand(): Command {
+  return new Command("render")
+    .description("watch Consul and render templates when the data they use changes")
+    .option("-t, --template <src:dest[:command]>", "template to render (repeatable); optional command runs after this file changed", collect)
+    .option("-x, --exec <command>", "command run once per render cycle in which any output file changed")
+    .option("-c, --config <file>", "YAML or JSON config file with the same settings; flags override it")
+    .option("--consul <addr>", "Consul agent: host:port, http://… or https://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
+    .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")
+    .option("--token-file <file>", "file holding the ACL token (default $CONSUL_HTTP_TOKEN_FILE)")
+    .option("--wait <min[:max]>", "quiescence before rendering, e.g. 2s:10s (max defaults to 4×min)")
+    .option("--once", "render every template once all its data is there, run commands, exit")
+    .option("--once-timeout <dur>", "with --once: give up after this long", "60s")
+    .option("--dry", "print what would change as a unified diff per file; write nothing, run nothing")
+    .option("--max-stale <dur>", "allow stale reads from any server up to this lag")
+    .option("--max-connections <n>", "concurrent connections to the agent (default 48)")
+    .option("--command-timeout <dur>", "kill a command after this long (default 30s)")
+    .addOption(new Option("--blocking-wait <dur>", "wait time of each blocking query (default 60s)").hideHelp())
+    .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
+    .addOption(new Option("--log-format <format>", "json (default when stderr is not a terminal) or text").choices(["json", "text"]))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  consulate render --template haproxy.hbs:/etc/haproxy/haproxy.cfg --exec "systemctl reload haproxy"
+  consulate render --once --dry -t nginx.hbs:/etc/nginx/conf.d/upstreams.conf
+  consulate render -c consulate.yaml --wait 2s:10s`,
+    )
+    .action(async (flags: RenderFlags) => {
+      await runRender(flags);
+    });
+}
+
+async function runRender(flags: RenderFlags): Promise<void> {
+  let config = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
+  const logger = createLogger(config.log);
+  let { runner, client } = await startRunner(config, logger);
+
+  if (config.once) {
+    const stop = onSignals(["SIGTERM", "SIGINT"], () => void runner.close());
+    try {
+      await runner.untilOnceDone();
+    } finally {
+      stop();
+      await runner.close();
+      client.close();
+    }
+    return;
+  }
+
+  await new Promise<void>((resolve) => {
+    let reloading = Promise.resolve();
+    const stopSignals = onSignals(["SIGTERM", "SIGINT"], (signal) => {
+      logger.info("cli", "stopping", { signal });
+      stopSignals();
+      void reloading.then(() => runner.close()).then(() => client.close()).then(resolve);
+    });
+    const stopHup = onSignals(["SIGHUP"], () => {
+      reloading = reloading.then(async () => {
+        try {
+          const next = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
+          const started = await startRunner(next, logger);
+          await runner.close();
+          client.close();
+          ({ runner, client } = started);
+          config = next;
+          logger.info("cli", "reloaded configuration and templates", { templates: config.templates.length });
+        } catch (error) {
+          logger.error("cli", "reload failed; still running the previous configuration", { error: error instanceof Error ? error.message : String(error) });
+        }
+      });
+    });
+    void stopHup;
+  });
+}
+
+async function startRunner(config: ResolvedRenderConfig, logger: Logger): Promise<{ runner: Runner; client: ConsulClient }> {
+  const client = new ConsulClient(config.consul);
+  const runner = new Runner({ config, client, logger });
+  try {
+    await runner.start();
+  } catch (error) {
+    await runner.close();
+    client.close();
+    throw error;
+  }
+  logger.info("runner", "watching Consul", { consul: formatConsulAddress(config.consul.address), templates: config.templates.length, once: config.once || undefined, dry: config.dry || undefined });
+  return { runner, client };
+}

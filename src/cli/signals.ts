@@ -1,0 +1,7 @@
+/** Subscribes to process signals; returns the function that unsubscribes. */
+export function onSignals(signals: readonly NodeJS.Signals[], handler: (signal: NodeJS.Signals) => void): () => void {
+  for (const s of signals) process.on(s, handler);
+  return () => {
+    for (const s of signals) process.off(s, handler);
+  };
+}

@@ -1,0 +1,33 @@
+import type { ConsulAddress } from "./consul-address.js";
+import type { Quiescence } from "./duration.js";
+import type { LogLevel } from "../observe/logger.js";
+
+/** A template with every path absolute and every default applied. */
+export interface ResolvedTemplate {
+  readonly source: string;
+  readonly destination: string;
+  readonly command: string | undefined;
+}
+
+export interface ResolvedConsul {
+  readonly address: ConsulAddress;
+  /** Never logged. */
+  readonly token: string | undefined;
+  /** Concurrent HTTP connections to the agent, at most. */
+  readonly maxConnections: number;
+}
+
+/** `consulate render`'s settings after flags, config file and environment were merged. Frozen. */
+export interface ResolvedRenderConfig {
+  readonly consul: ResolvedConsul;
+  readonly templates: readonly ResolvedTemplate[];
+  readonly exec: string | undefined;
+  readonly commandTimeoutMs: number;
+  readonly wait: Quiescence;
+  readonly once: boolean;
+  readonly onceTimeoutMs: number;
+  readonly dry: boolean;
+  readonly maxStaleMs: number;
+  readonly blockingWaitMs: number;
+  readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
+}

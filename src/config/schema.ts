@@ -1,0 +1,37 @@
+import { z } from "zod";
+
+const duration = z.union([z.string().min(1), z.number().nonnegative()]).describe("a duration: 500ms, 2s, 1m30s, or a number of seconds");
+
+export const templateSchema = z
+  .object({
+    source: z.string().min(1).describe("Handlebars template file"),
+    destination: z.string().min(1).describe("file to write"),
+    command: z.string().min(1).optional().describe("command run after this file changed"),
+  })
+  .strict();
+
+/** The config file of `consulate render`: the same settings as the flags (flags win). */
+export const renderFileSchema = z
+  .object({
+    consul: z
+      .object({
+        address: z.string().min(1).optional().describe("host:port, http://host:port or https://host:port"),
+        token: z.string().optional().describe("ACL token; prefer tokenFile"),
+        tokenFile: z.string().optional(),
+        maxConnections: z.number().int().min(4).max(190).optional().describe("concurrent connections to the agent (Consul allows 200 per client IP)"),
+      })
+      .strict()
+      .optional(),
+    templates: z.array(templateSchema).optional(),
+    exec: z.string().min(1).optional().describe("command run once per render cycle in which any file changed"),
+    commandTimeout: duration.optional(),
+    wait: z.union([z.string(), z.object({ min: duration, max: duration.optional() }).strict()]).optional(),
+    maxStale: duration.optional(),
+    onceTimeout: duration.optional(),
+    blockingWait: duration.optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
+    logFormat: z.enum(["json", "text"]).optional(),
+  })
+  .strict();
+
+export type RenderFileConfig = z.infer<typeof renderFileSchema>;

@@ -1,0 +1,45 @@
+/**
+ * Consul's documented rules for blocking queries, as pure functions so each rule has a test.
+ * https://developer.hashicorp.com/consul/api-docs/features/blocking
+ */
+
+/**
+ * The index to send next, given the one we sent and the one Consul returned.
+ * - an index that went backwards means the agent's state was reset: start over from 0;
+ * - an index below 1 is treated as 1, so we never send 0 after the first answer and spin.
+ */
+export function nextIndex(previous: number, returned: number): number {
+  if (returned < previous) return 0;
+  if (returned < 1) return 1;
+  return returned;
+}
+
+/** Consul adds up to wait/16 of jitter to a blocking query: the client must wait longer. */
+export function blockingTimeoutMs(waitMs: number, marginMs = 5_000): number {
+  return waitMs + Math.ceil(waitMs / 16) + marginMs;
+}
+
+export interface BackoffOptions {
+  readonly baseMs: number;
+  readonly maxMs: number;
+  /** [0, 1): returns the random number used for jitter; injectable for tests. */
+  readonly random?: () => number;
+}
+
+/**
+ * Jittered exponential backoff ("full jitter" above half the step): attempt 0 waits about
+ * `baseMs`, doubling up to `maxMs`.
+ */
+export function backoffDelayMs(attempt: number, { baseMs, maxMs, random = Math.random }: BackoffOptions): number {
+  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(step / 2 + (random() * step) / 2);
+}
+
+/**
+ * Per-watch rate limit: after a wake-up, the next request may leave no sooner than
+ * `minIntervalMs` after the previous one left, so a flapping service degrades to a bounded
+ * request rate instead of hammering the agent.
+ */
+export function rateLimitDelayMs(lastStartMs: number, nowMs: number, minIntervalMs: number): number {
+  return Math.max(0, lastStartMs + minIntervalMs - nowMs);
+}

@@ -1,0 +1,44 @@
+import { pino, type Logger as PinoLogger } from "pino";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Component = "cli" | "runner" | "watch" | "render" | "template" | "child" | "registrator" | "docker" | "consul";
+export type Fields = Record<string, unknown>;
+
+/** One line per event, with the component and structured context. Tokens are never passed in. */
+export interface Logger {
+  debug(component: Component, message: string, fields?: Fields): void;
+  info(component: Component, message: string, fields?: Fields): void;
+  warn(component: Component, message: string, fields?: Fields): void;
+  error(component: Component, message: string, fields?: Fields): void;
+}
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  readonly format: "json" | "text";
+  /** Where lines go; stderr by default so stdout stays free for --dry diffs. */
+  readonly destination?: NodeJS.WritableStream;
+}
+
+export const logLevels: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+export function createLogger({ level, format, destination = process.stderr }: LoggerOptions): Logger {
+  if (format === "json") return fromPino(pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination));
+  const threshold = logLevels.indexOf(level);
+  const write = (lvl: LogLevel) => (component: Component, message: string, fields: Fields = {}) => {
+    if (logLevels.indexOf(lvl) < threshold) return;
+    const context = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === "string" && !/\s|"/.test(v) ? v : JSON.stringify(v)}`)
+      .join(" ");
+    destination.write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${component}: ${message}${context ? ` ${context}` : ""}\n`);
+  };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+function fromPino(p: PinoLogger): Logger {
+  const write = (lvl: LogLevel) => (component: Component, message: string, fields: Fields = {}) => p[lvl]({ component, ...fields }, message);
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+}
+
+/** A logger that drops everything (library use, tests that do not read logs). */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -1,0 +1,30 @@
+import { CatalogNodeDependency, CatalogNodesDependency, CatalogServicesDependency, DatacentersDependency } from "../dependency/catalog.js";
+import type { Dependency, QueryDefaults } from "../dependency/dependency.js";
+import { HealthServiceDependency } from "../dependency/health-service.js";
+import { KvKeyDependency, KvListDependency } from "../dependency/kv.js";
+import type { DataKind } from "../template/scope.js";
+
+const dcOf = (arg: string) => (arg.startsWith("@") ? arg.slice(1) : arg);
+
+/** Maps what a template asked for to the Consul query that answers it. */
+export function createDependency(kind: DataKind, arg: string, options: Readonly<Record<string, string>>, defaults: QueryDefaults): Dependency {
+  switch (kind) {
+    case "service":
+      return new HealthServiceDependency(arg, { status: options.status, near: options.near, filter: options.filter }, defaults);
+    case "services":
+      return new CatalogServicesDependency(dcOf(arg), defaults);
+    case "key":
+    case "keyValue":
+      return new KvKeyDependency(arg, defaults);
+    case "ls":
+      return new KvListDependency(arg, false, defaults);
+    case "tree":
+      return new KvListDependency(arg, true, defaults);
+    case "nodes":
+      return new CatalogNodesDependency(dcOf(arg), defaults);
+    case "node":
+      return new CatalogNodeDependency(arg, defaults);
+    case "datacenters":
+      return new DatacentersDependency();
+  }
+}

@@ -1,0 +1,48 @@
+import type { Dependency, QueryDefaults } from "../dependency/dependency.js";
+import { ConfigError } from "../errors.js";
+import { HelperError, type DataKind, type DataScope, type Lookup } from "../template/scope.js";
+import { createDependency } from "./dependency-factory.js";
+
+export interface DataSource {
+  read(key: string): { hasData: boolean; data: unknown };
+}
+
+/**
+ * One render pass's view of the data: records every dependency the template used and the ones
+ * still missing. Dependencies are created once per (kind, argument, options) and reused.
+ */
+export class RenderScope implements DataScope {
+  readonly used = new Map<string, Dependency>();
+  readonly missing = new Set<string>();
+
+  constructor(
+    private readonly source: DataSource,
+    private readonly defaults: QueryDefaults,
+    private readonly cache: Map<string, Dependency>,
+  ) {}
+
+  lookup(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Lookup {
+    const dependency = this.#dependency(kind, arg, options);
+    this.used.set(dependency.key, dependency);
+    const { hasData, data } = this.source.read(dependency.key);
+    // `key` waits until the key exists; keyOrDefault and keyExists only until Consul answered.
+    const ready = hasData && !(kind === "key" && data === null);
+    if (!ready) this.missing.add(dependency.description);
+    return { ready, data };
+  }
+
+  #dependency(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Dependency {
+    const cacheKey = JSON.stringify([kind === "keyValue" ? "key" : kind, arg, options]);
+    let dependency = this.cache.get(cacheKey);
+    if (!dependency) {
+      try {
+        dependency = createDependency(kind, arg, options, this.defaults);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new HelperError(error.message, undefined);
+        throw error;
+      }
+      this.cache.set(cacheKey, dependency);
+    }
+    return dependency;
+  }
+}

@@ -1,0 +1,238 @@
+import { watch, type FSWatcher } from "chokidar";
+import { runCommand } from "../child/run-command.js";
+import type { ConsulClient } from "../consul/client.js";
+import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
+import type { Dependency } from "../dependency/dependency.js";
+import { OnceTimeoutError, TemplateError } from "../errors.js";
+import type { Logger } from "../observe/logger.js";
+import { unifiedDiff } from "../render/diff.js";
+import { readIfExists, writeIfChanged } from "../render/write-file.js";
+import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
+import { Watcher } from "../watch/watcher.js";
+import { Quiescence } from "./quiescence.js";
+import { RenderScope } from "./render-scope.js";
+
+export interface RunnerOptions {
+  readonly config: ResolvedRenderConfig;
+  readonly client: ConsulClient;
+  readonly logger: Logger;
+  /** Where `--dry` prints its diffs. */
+  readonly stdout?: NodeJS.WritableStream;
+}
+
+interface TemplateState {
+  readonly spec: ResolvedTemplate;
+  compiled: CompiledTemplate;
+  dependencies: Map<string, Dependency>;
+  /** Rendered (or, with --dry, shown) at least once. */
+  rendered: boolean;
+  missing: Set<string>;
+  lastError: string | undefined;
+}
+
+/** What one render cycle did. */
+export interface CycleResult {
+  readonly rendered: readonly string[];
+  readonly changed: readonly string[];
+  readonly waiting: readonly string[];
+}
+
+const connectionReserve = 16;
+
+/**
+ * Orchestrates the renderer: which templates to re-render after which dependency changed,
+ * quiescence, writing, and running commands at most once per cycle.
+ */
+export class Runner {
+  readonly #config: ResolvedRenderConfig;
+  readonly #logger: Logger;
+  readonly #watcher: Watcher;
+  readonly #templates: TemplateState[] = [];
+  readonly #dirty = new Set<TemplateState>();
+  readonly #dependencyCache = new Map<string, Dependency>();
+  readonly #quiescence: Quiescence;
+  readonly #stdout: NodeJS.WritableStream;
+  readonly #controller = new AbortController();
+  #fileWatcher: FSWatcher | undefined;
+  #cycle: Promise<void> = Promise.resolve();
+  #cyclePending = false;
+  #onceDone: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #closing: Promise<void> | undefined;
+  /** Called after every cycle; the status page and tests observe the runner through it. */
+  onCycle: ((result: CycleResult) => void) | undefined;
+
+  constructor(options: RunnerOptions) {
+    this.#config = options.config;
+    this.#logger = options.logger;
+    this.#stdout = options.stdout ?? process.stdout;
+    const { config } = options;
+    this.#watcher = new Watcher({
+      client: options.client,
+      logger: options.logger,
+      timing: {
+        waitMs: config.blockingWaitMs,
+        minIntervalMs: 50,
+        pollMs: 30_000,
+        backoffBaseMs: 250,
+        backoffMaxMs: 10_000,
+        maxStaleMs: config.maxStaleMs,
+      },
+      maxDirectWatches: Math.max(1, config.consul.maxConnections - connectionReserve),
+      poolConcurrency: Math.max(1, Math.min(8, connectionReserve / 2)),
+      onChange: (key) => this.#dependencyChanged(key),
+    });
+    this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
+  }
+
+  get watcher(): Watcher {
+    return this.#watcher;
+  }
+
+  /** Loads every template (throwing TemplateError on the first bad one) and starts watching. */
+  async start(): Promise<void> {
+    for (const spec of this.#config.templates) {
+      const compiled = await loadTemplate(spec.source);
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined });
+    }
+    if (!this.#config.once) this.#watchTemplateFiles();
+    for (const t of this.#templates) this.#dirty.add(t);
+    this.#scheduleCycle();
+  }
+
+  /** With --once: resolves when every template has rendered and its commands ran. */
+  untilOnceDone(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#onceDone = { resolve, reject };
+      const timer = setTimeout(() => {
+        const missing = [...new Set(this.#templates.filter((t) => !t.rendered).flatMap((t) => [...t.missing]))];
+        reject(new OnceTimeoutError(`--once: gave up after ${this.#config.onceTimeoutMs} ms; still waiting for ${missing.join(", ") || "a first answer from Consul"}`));
+      }, this.#config.onceTimeoutMs);
+      this.#controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    });
+  }
+
+  #watchTemplateFiles(): void {
+    this.#fileWatcher = watch(this.#templates.map((t) => t.spec.source), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 } });
+    this.#fileWatcher.on("change", (path: string) => void this.#reloadTemplate(path));
+    this.#fileWatcher.on("add", (path: string) => void this.#reloadTemplate(path));
+  }
+
+  async #reloadTemplate(path: string): Promise<void> {
+    for (const t of this.#templates.filter((x) => x.spec.source === path)) {
+      try {
+        t.compiled = await loadTemplate(path);
+        t.lastError = undefined;
+        this.#logger.info("template", "template changed, re-rendering", { template: path });
+        this.#dirty.add(t);
+      } catch (error) {
+        t.lastError = error instanceof Error ? error.message : String(error);
+        this.#logger.error("template", "template edit rejected; the last good output stays", { error: t.lastError });
+      }
+    }
+    this.#quiescence.trigger();
+  }
+
+  #dependencyChanged(key: string): void {
+    for (const t of this.#templates) if (t.dependencies.has(key)) this.#dirty.add(t);
+    this.#quiescence.trigger();
+  }
+
+  // Cycles run one at a time; changes that arrive meanwhile are picked up by the next one.
+  #scheduleCycle(): void {
+    if (this.#cyclePending || this.#closing) return;
+    this.#cyclePending = true;
+    this.#cycle = this.#cycle.then(async () => {
+      this.#cyclePending = false;
+      if (this.#closing) return;
+      await this.#runCycle();
+    });
+  }
+
+  async #runCycle(): Promise<void> {
+    const batch = [...this.#dirty];
+    this.#dirty.clear();
+    const rendered: string[] = [];
+    const changed: TemplateState[] = [];
+    for (const t of batch) {
+      const result = await this.#renderOne(t);
+      if (result === "written" || result === "unchanged") rendered.push(t.spec.destination);
+      if (result === "written") changed.push(t);
+    }
+    this.#syncWatches();
+    if (!this.#config.dry) await this.#runCommands(changed);
+    const waiting = this.#templates.filter((t) => !t.rendered).map((t) => t.spec.destination);
+    this.onCycle?.({ rendered, changed: changed.map((t) => t.spec.destination), waiting });
+    if (this.#config.once && waiting.length === 0) this.#onceDone?.resolve();
+  }
+
+  async #renderOne(t: TemplateState): Promise<"written" | "unchanged" | "waiting" | "failed"> {
+    const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
+    let output: string;
+    try {
+      output = t.compiled.render(scope);
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      t.lastError = error.message;
+      this.#logger.error("render", "render failed; the last good output stays", { error: error.message });
+      if (this.#config.once) this.#onceDone?.reject(error);
+      return "failed";
+    } finally {
+      t.dependencies = scope.used;
+    }
+    t.missing = scope.missing;
+    if (scope.missing.size > 0) {
+      this.#logger.debug("render", "waiting for data", { template: t.spec.source, missing: [...scope.missing] });
+      return "waiting";
+    }
+    t.rendered = true;
+    t.lastError = undefined;
+    if (this.#config.dry) {
+      const diff = unifiedDiff(t.spec.destination, await readIfExists(t.spec.destination), output);
+      if (diff) this.#stdout.write(diff);
+      return diff ? "written" : "unchanged";
+    }
+    const result = await writeIfChanged(t.spec.destination, output);
+    if (!result.changed) {
+      this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
+      return "unchanged";
+    }
+    this.#logger.info("render", result.inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: Buffer.byteLength(output) });
+    return "written";
+  }
+
+  #syncWatches(): void {
+    const wanted = new Map<string, Dependency>();
+    for (const t of this.#templates) for (const [key, dep] of t.dependencies) wanted.set(key, dep);
+    this.#watcher.sync(wanted);
+  }
+
+  // Each template's own command once, then --exec once, however many files changed.
+  async #runCommands(changed: readonly TemplateState[]): Promise<void> {
+    const commands = [...new Set(changed.map((t) => t.spec.command).filter((c): c is string => !!c))];
+    if (changed.length > 0 && this.#config.exec) commands.push(this.#config.exec);
+    for (const command of commands) {
+      const result = await runCommand(command, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal });
+      if (result.ok) {
+        this.#logger.info("child", "command succeeded", { command, ms: result.durationMs });
+      } else {
+        this.#logger.error("child", result.timedOut ? "command timed out" : "command failed", { command, exitCode: result.exitCode, output: result.output });
+      }
+    }
+  }
+
+  /** Stops watching and waits for the cycle in flight; leaves no temp files behind. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#quiescence.cancel();
+      await this.#fileWatcher?.close();
+      await this.#cycle.catch(() => undefined);
+      this.#controller.abort();
+      await this.#watcher.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,88 @@
+import { HelperError, type DataKind, type DataScope, type HelperLocation } from "./scope.js";
+
+interface HelperOptions {
+  hash?: Record<string, unknown>;
+  data?: { consulate?: DataScope; [key: string]: unknown };
+  fn?: (context: unknown, options?: { data?: unknown }) => string;
+  inverse?: (context: unknown) => string;
+  loc?: { start: HelperLocation };
+}
+
+type HelperFn = (...args: unknown[]) => unknown;
+
+function split(all: unknown[]): [unknown[], HelperOptions] {
+  return [all.slice(0, -1), (all.at(-1) ?? {})];
+}
+
+function scopeOf(options: HelperOptions): DataScope {
+  const scope = options.data?.consulate;
+  if (!scope) throw new HelperError("data helpers need a render scope", options.loc?.start);
+  return scope;
+}
+
+function lookup(options: HelperOptions, kind: DataKind, arg: string, hash: Record<string, string>): { ready: boolean; data: unknown } {
+  try {
+    return scopeOf(options).lookup(kind, arg, hash);
+  } catch (error) {
+    if (error instanceof HelperError && !error.location) throw new HelperError(error.message, options.loc?.start);
+    throw error;
+  }
+}
+
+function stringArg(value: unknown, helper: string, options: HelperOptions, optional = false): string {
+  if (value === undefined && optional) return "";
+  if (typeof value !== "string") throw new HelperError(`${helper}: expected a string argument, got ${value === undefined ? "nothing" : typeof value}`, options.loc?.start);
+  return value;
+}
+
+function hashStrings(options: HelperOptions): Record<string, string> {
+  return Object.fromEntries(Object.entries(options.hash ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+/** Block form: `{{#service "web"}}…{{else}}none{{/service}}` iterates like `#each`. */
+function block(value: unknown, options: HelperOptions): unknown {
+  if (!options.fn) return value;
+  const items = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
+  if (items.length === 0) return options.inverse ? options.inverse(undefined) : "";
+  return items
+    .map((item, index) => options.fn?.(item, { data: { ...options.data, index, first: index === 0, last: index === items.length - 1 } }))
+    .join("");
+}
+
+function listHelper(kind: DataKind, helper: string, argOptional: boolean): HelperFn {
+  return (...all) => {
+    const [[arg], options] = split(all);
+    const { ready, data } = lookup(options, kind, stringArg(arg, helper, options, argOptional), hashStrings(options));
+    return block(ready ? data : [], options);
+  };
+}
+
+export const dataHelpers: Record<string, HelperFn> = {
+  service: listHelper("service", "service", false),
+  services: listHelper("services", "services", true),
+  ls: listHelper("ls", "ls", false),
+  tree: listHelper("tree", "tree", false),
+  nodes: listHelper("nodes", "nodes", true),
+  datacenters: listHelper("datacenters", "datacenters", true),
+  node: (...all) => {
+    const [[arg], options] = split(all);
+    const { ready, data } = lookup(options, "node", stringArg(arg, "node", options), {});
+    return block(ready ? data : null, options);
+  },
+  // Waits until the key exists: the template is not written before.
+  key: (...all) => {
+    const [[arg], options] = split(all);
+    const { ready, data } = lookup(options, "key", stringArg(arg, "key", options), {});
+    return ready ? data : "";
+  },
+  keyOrDefault: (...all) => {
+    const [[arg, fallback], options] = split(all);
+    const { ready, data } = lookup(options, "keyValue", stringArg(arg, "keyOrDefault", options), {});
+    return ready && data !== null ? data : (fallback ?? "");
+  },
+  keyExists: (...all) => {
+    const [[arg], options] = split(all);
+    const { ready, data } = lookup(options, "keyValue", stringArg(arg, "keyExists", options), {});
+    return ready && data !== null;
+  },
+};

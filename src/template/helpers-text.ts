@@ -1,0 +1,80 @@
+/**
+ * Helpers for building config files. Pure functions of their arguments; Handlebars passes an
+ * `options` object last, which `args()` strips.
+ */
+type HelperFn = (...args: unknown[]) => unknown;
+
+/** Drops the trailing Handlebars options argument. */
+export function args(all: unknown[]): unknown[] {
+  return all.slice(0, -1);
+}
+
+function str(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return v === undefined || v === null || typeof v !== "object" ? "" : JSON.stringify(v);
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === "" || value === false || (Array.isArray(value) && value.length === 0);
+}
+
+/**
+ * Any string → a safe identifier for HAProxy backends, nginx upstreams and the like: letters,
+ * digits and `_` only, never starting with a digit, never empty.
+ * @example identifier("my.web-app") // "my_web_app"
+ */
+export function identifier(value: unknown): string {
+  const id = str(value).replace(/[^A-Za-z0-9_]/g, "_");
+  return id === "" ? "_" : /^[0-9]/.test(id) ? `_${id}` : id;
+}
+
+/** Groups service instances by tag: `{{#each (byTag (service "web"))}}{{@key}}…{{/each}}`. */
+export function byTag(instances: unknown): Record<string, unknown[]> {
+  const groups: Record<string, unknown[]> = {};
+  for (const item of Array.isArray(instances) ? instances : []) {
+    const tags = (item as { Tags?: unknown }).Tags;
+    for (const tag of Array.isArray(tags) ? tags : []) (groups[str(tag)] ??= []).push(item);
+  }
+  return Object.fromEntries(Object.entries(groups).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export const textHelpers: Record<string, HelperFn> = {
+  byTag: (...a) => byTag(args(a)[0]),
+  join: (...a) => {
+    const [list, sep = ","] = args(a);
+    return (Array.isArray(list) ? list : []).map(str).join(str(sep));
+  },
+  split: (...a) => {
+    const [text, sep = ","] = args(a);
+    const s = str(text);
+    return s === "" ? [] : s.split(str(sep));
+  },
+  contains: (...a) => {
+    const [haystack, needle] = args(a);
+    return Array.isArray(haystack) ? haystack.map(str).includes(str(needle)) : str(haystack).includes(str(needle));
+  },
+  eq: (...a) => args(a)[0] === args(a)[1],
+  ne: (...a) => args(a)[0] !== args(a)[1],
+  lt: (...a) => Number(args(a)[0]) < Number(args(a)[1]),
+  le: (...a) => Number(args(a)[0]) <= Number(args(a)[1]),
+  gt: (...a) => Number(args(a)[0]) > Number(args(a)[1]),
+  ge: (...a) => Number(args(a)[0]) >= Number(args(a)[1]),
+  and: (...a) => args(a).every((v) => !isEmpty(v)),
+  or: (...a) => args(a).some((v) => !isEmpty(v)),
+  not: (...a) => isEmpty(args(a)[0]),
+  default: (...a) => {
+    const [value, fallback] = args(a);
+    return isEmpty(value) ? fallback : value;
+  },
+  toJSON: (...a) => JSON.stringify(args(a)[0] ?? null),
+  env: (...a) => process.env[str(args(a)[0])] ?? "",
+  replace: (...a) => {
+    const [text, from, to] = args(a);
+    return str(text).split(str(from)).join(str(to));
+  },
+  toLower: (...a) => str(args(a)[0]).toLowerCase(),
+  toUpper: (...a) => str(args(a)[0]).toUpperCase(),
+  trim: (...a) => str(args(a)[0]).trim(),
+  identifier: (...a) => identifier(args(a)[0]),
+};

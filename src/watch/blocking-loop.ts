@@ -1,0 +1,72 @@
+import { sleep } from "../abort.js";
+import { backoffDelayMs, blockingTimeoutMs, nextIndex, rateLimitDelayMs } from "../consul/blocking.js";
+import type { ConsulClient, ConsulResponse } from "../consul/client.js";
+import type { DependencyRequest } from "../dependency/dependency.js";
+
+export interface LoopTiming {
+  /** `wait` sent with each blocking query. */
+  readonly waitMs: number;
+  /** Minimum time between two requests of one watch. */
+  readonly minIntervalMs: number;
+  /** Poll period for endpoints that do not block. */
+  readonly pollMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** Serve stale reads only while the server lag stays under this; 0 = consistent reads. */
+  readonly maxStaleMs: number;
+}
+
+export interface LoopHandlers {
+  /** Called with every answer whose index moved (and with the first one). */
+  onResult(response: ConsulResponse<unknown>): void;
+  onError(error: unknown, attempt: number): void;
+}
+
+/**
+ * Runs one blocking query forever, by Consul's rules, until the signal aborts: sends the last
+ * index, resets it when it goes backwards, rate-limits wake-ups and backs off on errors.
+ */
+export async function runBlockingLoop(
+  client: ConsulClient,
+  request: () => DependencyRequest,
+  blocking: boolean,
+  timing: LoopTiming,
+  handlers: LoopHandlers,
+  signal: AbortSignal,
+): Promise<void> {
+  let index = 0;
+  let attempt = 0;
+  let lastStart = Number.NEGATIVE_INFINITY;
+  let forceConsistent = false;
+  while (!signal.aborted) {
+    const pause = blocking ? rateLimitDelayMs(lastStart, Date.now(), timing.minIntervalMs) : index === 0 ? 0 : timing.pollMs;
+    if (!(await sleep(pause, signal))) return;
+    lastStart = Date.now();
+    const { path, query, allowNotFound } = request();
+    const blockingQuery = blocking && index > 0 ? { index, wait: `${timing.waitMs}ms` } : {};
+    const stale = query.stale && !forceConsistent ? true : undefined;
+    try {
+      const response = await client.get(path, {
+        query: { ...query, stale, ...blockingQuery },
+        signal,
+        timeoutMs: blockingTimeoutMs(blocking ? timing.waitMs : 0),
+        allowNotFound,
+      });
+      attempt = 0;
+      // A stale answer older than --max-stale is not served: ask the leader once instead.
+      if (stale && response.lastContactMs > timing.maxStaleMs) {
+        forceConsistent = true;
+        continue;
+      }
+      forceConsistent = false;
+      const previous = index;
+      index = nextIndex(index, response.index);
+      if (previous === 0 || response.index !== previous || !blocking) handlers.onResult(response);
+    } catch (error) {
+      if (signal.aborted) return;
+      handlers.onError(error, attempt);
+      const delay = backoffDelayMs(attempt++, { baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
+      if (!(await sleep(delay, signal))) return;
+    }
+  }
+}

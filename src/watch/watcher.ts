@@ -1,0 +1,182 @@
+import { isDeepStrictEqual } from "node:util";
+import type { ConsulClient, ConsulResponse } from "../consul/client.js";
+import type { Dependency } from "../dependency/dependency.js";
+import { ConsulRequestError } from "../errors.js";
+import type { Logger } from "../observe/logger.js";
+import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
+import { ProbePool } from "./probe-pool.js";
+
+export interface WatcherOptions {
+  readonly client: ConsulClient;
+  readonly logger: Logger;
+  readonly timing: LoopTiming;
+  /** Most dependencies that each hold their own blocking query; the rest go to probe pools. */
+  readonly maxDirectWatches: number;
+  /** Requests in flight at once for one probe pool's sweep. */
+  readonly poolConcurrency: number;
+  /** Called when a dependency's data is first known or changes. */
+  readonly onChange: (key: string) => void;
+}
+
+interface Entry {
+  readonly dependency: Dependency;
+  hasData: boolean;
+  data: unknown;
+  index: number;
+  /** Aborts this dependency's own loop; undefined when a pool serves it. */
+  controller?: AbortController;
+  loop?: Promise<void>;
+  lastError?: string;
+}
+
+export interface WatchedState {
+  readonly key: string;
+  readonly description: string;
+  readonly hasData: boolean;
+  readonly index: number;
+  readonly mode: "blocking" | "pooled";
+}
+
+/**
+ * The set of live dependencies, shared by every template: one watch per unique query.
+ * `sync` starts what is newly wanted and stops what nobody uses any more.
+ */
+export class Watcher {
+  readonly #entries = new Map<string, Entry>();
+  readonly #pools = new Map<string, ProbePool>();
+  #reachable: boolean | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(private readonly options: WatcherOptions) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The data of a dependency, or `undefined` when none has arrived yet. */
+  read(key: string): { hasData: boolean; data: unknown } {
+    const entry = this.#entries.get(key);
+    return entry ? { hasData: entry.hasData, data: entry.data } : { hasData: false, data: undefined };
+  }
+
+  states(): WatchedState[] {
+    return [...this.#entries.values()].map((e) => ({
+      key: e.dependency.key,
+      description: e.dependency.description,
+      hasData: e.hasData,
+      index: e.index,
+      mode: e.controller ? "blocking" : "pooled",
+    }));
+  }
+
+  sync(wanted: ReadonlyMap<string, Dependency>): void {
+    if (this.#closing) return;
+    for (const [key, entry] of this.#entries) {
+      if (!wanted.has(key)) this.#stop(key, entry);
+    }
+    for (const [key, dependency] of wanted) {
+      if (!this.#entries.has(key)) this.#start(dependency);
+    }
+  }
+
+  #directCount(): number {
+    let n = 0;
+    for (const e of this.#entries.values()) if (e.controller) n++;
+    return n;
+  }
+
+  #start(dependency: Dependency): void {
+    const entry: Entry = { dependency, hasData: false, data: undefined, index: 0 };
+    this.#entries.set(dependency.key, entry);
+    if (dependency.probe && this.#directCount() >= this.options.maxDirectWatches) {
+      this.#pool(dependency.datacenter).add(dependency);
+      this.options.logger.debug("watch", "watching (pooled)", { dependency: dependency.description });
+      return;
+    }
+    entry.controller = new AbortController();
+    entry.loop = runBlockingLoop(
+      this.options.client,
+      () => dependency.request(),
+      dependency.blocking,
+      this.options.timing,
+      {
+        onResult: (response) => this.#publish(dependency, response),
+        onError: (error) => this.#failed(entry, error),
+      },
+      entry.controller.signal,
+    );
+    this.options.logger.debug("watch", "watching", { dependency: dependency.description });
+  }
+
+  #pool(datacenter: string): ProbePool {
+    let pool = this.#pools.get(datacenter);
+    if (!pool) {
+      pool = new ProbePool(this.options.client, datacenter, this.options.timing, this.options.poolConcurrency, {
+        publish: (dependency, response) => this.#publish(dependency, response),
+        onError: (error) => this.#failed(undefined, error),
+        onSuccess: () => this.#succeeded(),
+      });
+      this.#pools.set(datacenter, pool);
+    }
+    return pool;
+  }
+
+  #stop(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    entry.controller?.abort();
+    this.#pools.get(entry.dependency.datacenter)?.delete(key);
+    this.options.logger.debug("watch", "stopped watching", { dependency: entry.dependency.description });
+  }
+
+  #publish(dependency: Dependency, response: ConsulResponse<unknown>): void {
+    const entry = this.#entries.get(dependency.key);
+    if (!entry || entry.dependency !== dependency) return;
+    this.#succeeded();
+    entry.lastError = undefined;
+    entry.index = response.index;
+    const data = dependency.normalize(response);
+    // Consul wakes a blocking query for changes that leave this view equal: not a change for us.
+    if (entry.hasData && isDeepStrictEqual(entry.data, data)) return;
+    entry.data = data;
+    entry.hasData = true;
+    this.options.onChange(dependency.key);
+  }
+
+  #succeeded(): void {
+    if (this.#reachable === false) this.options.logger.info("watch", "Consul is reachable again", { consul: this.options.client.address });
+    this.#reachable = true;
+  }
+
+  // One line per state change, not per retry.
+  #failed(entry: Entry | undefined, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const unreachable = !(error instanceof ConsulRequestError) || error.statusCode === undefined || error.statusCode >= 500;
+    if (unreachable) {
+      if (this.#reachable !== false) {
+        this.options.logger.warn("watch", "waiting for Consul, retrying with backoff", { consul: this.options.client.address, error: message });
+      }
+      this.#reachable = false;
+      return;
+    }
+    if (entry && entry.lastError !== message) {
+      entry.lastError = message;
+      this.options.logger.error("watch", "query rejected by Consul, retrying with backoff", { dependency: entry.dependency.description, error: message });
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const loops = [...this.#entries.values()].map((e) => {
+        e.controller?.abort();
+        return e.loop;
+      });
+      await Promise.allSettled([...loops, ...[...this.#pools.values()].map((p) => p.close())]);
+      this.#entries.clear();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
