@@ -18,6 +18,8 @@ export default tseslint.config(
     files: ["test/**", "bench/**"],
     rules: {
       "@typescript-eslint/no-non-null-assertion": "off",
+      // node:test's describe/it return promises the runner itself tracks.
+      "@typescript-eslint/no-floating-promises": ["error", { allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "before", "after", "beforeEach", "afterEach"] }] }],
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",
     },

@@ -12,6 +12,8 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function renderCommand(): Command {
   return new Command("render")
     .description("watch Consul and render templates when the data they use changes")
+    .exitOverride()
+    .showHelpAfterError("(add --help for usage)")
     .option("-t, --template <src:dest[:command]>", "template to render (repeatable); optional command runs after this file changed", collect)
     .option("-x, --exec <command>", "command run once per render cycle in which any output file changed")
     .option("-c, --config <file>", "YAML or JSON config file with the same settings; flags override it")

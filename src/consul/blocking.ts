@@ -5,12 +5,12 @@
 
 /**
  * The index to send next, given the one we sent and the one Consul returned.
- * - an index that went backwards means the agent's state was reset: start over from 0;
- * - an index below 1 is treated as 1, so we never send 0 after the first answer and spin.
+ * - an index below 1 is treated as 1, so we never send 0 after the first answer and spin;
+ * - an index that went backwards means the agent's state was reset: start over from 0.
  */
 export function nextIndex(previous: number, returned: number): number {
-  if (returned < previous) return 0;
   if (returned < 1) return 1;
+  if (returned < previous) return 0;
   return returned;
 }
 

@@ -57,6 +57,7 @@ export class Runner {
   #cycle: Promise<void> = Promise.resolve();
   #cyclePending = false;
   #onceDone: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  #onceError: Error | undefined;
   #closing: Promise<void> | undefined;
   /** Called after every cycle; the status page and tests observe the runner through it. */
   onCycle: ((result: CycleResult) => void) | undefined;
@@ -88,11 +89,19 @@ export class Runner {
     return this.#watcher;
   }
 
-  /** Loads every template (throwing TemplateError on the first bad one) and starts watching. */
+  /**
+   * Loads every template and runs a first render pass, throwing TemplateError for a template
+   * that does not parse or calls a helper wrongly, before anything is written; then watches.
+   */
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source);
       this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined });
+    }
+    for (const t of this.#templates) {
+      const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
+      t.compiled.render(scope);
+      t.dependencies = scope.used;
     }
     if (!this.#config.once) this.#watchTemplateFiles();
     for (const t of this.#templates) this.#dirty.add(t);
@@ -103,6 +112,8 @@ export class Runner {
   untilOnceDone(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#onceDone = { resolve, reject };
+      if (this.#onceError) reject(this.#onceError);
+      if (this.#templates.every((t) => t.rendered)) resolve();
       const timer = setTimeout(() => {
         const missing = [...new Set(this.#templates.filter((t) => !t.rendered).flatMap((t) => [...t.missing]))];
         reject(new OnceTimeoutError(`--once: gave up after ${this.#config.onceTimeoutMs} ms; still waiting for ${missing.join(", ") || "a first answer from Consul"}`));
@@ -174,7 +185,10 @@ export class Runner {
       if (!(error instanceof TemplateError)) throw error;
       t.lastError = error.message;
       this.#logger.error("render", "render failed; the last good output stays", { error: error.message });
-      if (this.#config.once) this.#onceDone?.reject(error);
+      if (this.#config.once) {
+        this.#onceError = error;
+        this.#onceDone?.reject(error);
+      }
       return "failed";
     } finally {
       t.dependencies = scope.used;

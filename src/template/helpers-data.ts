@@ -72,6 +72,8 @@ export const dataHelpers: Record<string, HelperFn> = {
   // Waits until the key exists: the template is not written before.
   key: (...all) => {
     const [[arg], options] = split(all);
+    // Handlebars compiles `{{@key}}` as a call of a known helper named `key`: give it `@key` back.
+    if (all.length === 1) return options.data?.key;
     const { ready, data } = lookup(options, "key", stringArg(arg, "key", options), {});
     return ready ? data : "";
   },

@@ -65,6 +65,9 @@ export async function runBlockingLoop(
     } catch (error) {
       if (signal.aborted) return;
       handlers.onError(error, attempt);
+      // The agent may have restarted with a lower index: a blocking query with our old index
+      // would hang until the new agent caught up. Start over with a plain read.
+      index = 0;
       const delay = backoffDelayMs(attempt++, { baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
       if (!(await sleep(delay, signal))) return;
     }

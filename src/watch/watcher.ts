@@ -150,7 +150,8 @@ export class Watcher {
   // One line per state change, not per retry.
   #failed(entry: Entry | undefined, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    const unreachable = !(error instanceof ConsulRequestError) || error.statusCode === undefined || error.statusCode >= 500;
+    // No HTTP answer at all: the agent is unreachable. An HTTP error belongs to this query.
+    const unreachable = !(error instanceof ConsulRequestError) || error.statusCode === undefined;
     if (unreachable) {
       if (this.#reachable !== false) {
         this.options.logger.warn("watch", "waiting for Consul, retrying with backoff", { consul: this.options.client.address, error: message });
@@ -160,7 +161,7 @@ export class Watcher {
     }
     if (entry && entry.lastError !== message) {
       entry.lastError = message;
-      this.options.logger.error("watch", "query rejected by Consul, retrying with backoff", { dependency: entry.dependency.description, error: message });
+      this.options.logger.error("watch", "query failed, retrying with backoff", { dependency: entry.dependency.description, error: message });
     }
   }
 

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { readFile, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import { CliProcess, waitForFile } from "../helpers/cli.js";
+import { ConsulAgent } from "../helpers/consul-agent.js";
+import { WorkDir } from "../helpers/workdir.js";
+
+describe("consulate render when Consul is unreachable", () => {
+  let dir: WorkDir;
+  before(async () => {
+    dir = await WorkDir.create();
+  });
+  after(async () => {
+    await dir[Symbol.asyncDispose]();
+  });
+
+  it("waits for Consul that is down at start, logs it once, and renders when it comes up", async () => {
+    await using consul = await ConsulAgent.create({ start: false });
+    const source = await dir.write("late.hbs", '{{#each (service "late")}}{{ID}}:{{Port}}{{/each}}\n');
+    const out = dir.file("late.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await cli.waitForLog((l) => l.msg === "waiting for Consul, retrying with backoff");
+    await sleep(2_000);
+    await assert.rejects(stat(out), { code: "ENOENT" }, "nothing is written without data");
+    assert.equal(cli.logs().filter((l) => l.msg === "waiting for Consul, retrying with backoff").length, 1, "one line per state change, not per retry");
+    assert.equal(cli.child.exitCode, null, "watch mode never exits");
+
+    await consul.start();
+    await consul.registerService({ ID: "late-1", Name: "late", Port: 4001 });
+    await waitForFile(out, (c) => c === "late-1:4001\n");
+    await cli.waitForLog((l) => l.msg === "Consul is reachable again");
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("keeps the last file while Consul is killed mid-run and catches up when it is back", async () => {
+    await using consul = await ConsulAgent.create();
+    await consul.registerService({ ID: "mid-1", Name: "mid", Port: 4101 });
+    const source = await dir.write("mid.hbs", '{{#each (service "mid")}}{{ID}}:{{Port}} {{/each}}\n');
+    const out = dir.file("mid.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "mid-1:4101 \n");
+
+    await consul.stop();
+    await cli.waitForLog((l) => l.msg === "waiting for Consul, retrying with backoff");
+    await sleep(1_000);
+    assert.equal(await readFile(out, "utf8"), "mid-1:4101 \n", "the file is kept while Consul is away");
+
+    // A dev agent comes back empty: the new catalog is what must be rendered.
+    await consul.start();
+    await consul.registerService({ ID: "mid-2", Name: "mid", Port: 4102 });
+    await waitForFile(out, (c) => c === "mid-2:4102 \n");
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("--once against an unreachable Consul exits non-zero after --once-timeout without writing", async () => {
+    await using consul = await ConsulAgent.create({ start: false });
+    const source = await dir.write("once.hbs", '{{#each (service "x")}}{{ID}}{{/each}}');
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--once", "--once-timeout", "2s", "-t", `${source}:${source}.out`]);
+    const result = await cli.exited;
+    assert.equal(result.code, 4);
+    assert.match(result.stderr, /consulate: --once: gave up after 2000 ms; still waiting for service "x"/);
+    await assert.rejects(stat(`${source}.out`), { code: "ENOENT" });
+  });
+});

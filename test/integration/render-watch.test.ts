@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import { CliProcess, waitForFile } from "../helpers/cli.js";
+import { ConsulAgent } from "../helpers/consul-agent.js";
+import { WorkDir } from "../helpers/workdir.js";
+
+const webTemplate = '{{#each (service "web")}}server {{ID}} {{Address}}:{{Port}}\n{{/each}}';
+
+async function lines(path: string): Promise<string[]> {
+  return (await readFile(path, "utf8").catch(() => "")).split("\n").filter(Boolean);
+}
+
+describe("consulate render in watch mode against a real Consul agent", () => {
+  let consul: ConsulAgent;
+  let dir: WorkDir;
+
+  before(async () => {
+    consul = await ConsulAgent.create();
+    dir = await WorkDir.create();
+  });
+  after(async () => {
+    await consul.close();
+    await dir[Symbol.asyncDispose]();
+  });
+
+  it("rewrites the file when an instance appears or leaves, runs the commands once per change, and ignores unrelated changes", async () => {
+    await consul.registerService({ ID: "web-1", Name: "web", Port: 8001 });
+    const source = await dir.write("web.hbs", webTemplate);
+    const out = dir.file("web.cfg");
+    const commandLog = dir.file("web-commands.log");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}:echo template >> ${commandLog}`, "--exec", `echo exec >> ${commandLog}`]);
+
+    await waitForFile(out, (c) => c === "server web-1 127.0.0.1:8001\n");
+    await waitForFile(commandLog, (c) => c === "template\nexec\n");
+
+    await consul.registerService({ ID: "web-2", Name: "web", Port: 8002 });
+    await waitForFile(out, (c) => c === "server web-1 127.0.0.1:8001\nserver web-2 127.0.0.1:8002\n");
+    await waitForFile(commandLog, (c) => c === "template\nexec\ntemplate\nexec\n");
+
+    // Unrelated: another service, a KV write, a re-registration of web-1 with the same data.
+    const before = await stat(out);
+    await consul.registerService({ ID: "db-1", Name: "db", Port: 5432 });
+    await consul.putKey("unrelated", "x");
+    await consul.registerService({ ID: "web-1", Name: "web", Port: 8001 });
+    await sleep(1_000);
+    assert.equal((await stat(out)).mtimeMs, before.mtimeMs, "the file must not be rewritten");
+    assert.deepEqual(await lines(commandLog), ["template", "exec", "template", "exec"]);
+
+    await consul.deregisterService("web-1");
+    await waitForFile(out, (c) => c === "server web-2 127.0.0.1:8002\n");
+    await waitForFile(commandLog, (c) => c.split("\n").filter(Boolean).length === 6);
+
+    const result = await cli.stop("SIGTERM");
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual((await readdir(dir.path)).filter((f) => f.endsWith(".tmp")), [], "no temp files left");
+  });
+
+  it("drops an instance whose check goes critical and brings it back when it passes", async () => {
+    await consul.registerService({ ID: "api-1", Name: "api", Port: 9001 }, "passing");
+    await consul.registerService({ ID: "api-2", Name: "api", Port: 9002 }, "passing");
+    const source = await dir.write("api.hbs", '{{#each (service "api")}}{{ID}} {{/each}}');
+    const out = dir.file("api.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "api-1 api-2 ");
+    await consul.setCheck("api-2", "fail");
+    await waitForFile(out, (c) => c === "api-1 ");
+    await consul.setCheck("api-2", "pass");
+    await waitForFile(out, (c) => c === "api-1 api-2 ");
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("renders a template that waits for a KV key only once the key is created", async () => {
+    const source = await dir.write("kv.hbs", 'maxconn {{key "lb/maxconn"}}\n');
+    const out = dir.file("kv.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await cli.waitForLog((l) => l.msg === "watching Consul");
+    await sleep(500);
+    await assert.rejects(stat(out), { code: "ENOENT" }, "nothing is written before the key exists");
+    await consul.putKey("lb/maxconn", "2000");
+    await waitForFile(out, (c) => c === "maxconn 2000\n");
+    await consul.putKey("lb/maxconn", "3000");
+    await waitForFile(out, (c) => c === "maxconn 3000\n");
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("shares one watch between two templates using the same service and runs --exec once when both change", async () => {
+    await consul.registerService({ ID: "cache-1", Name: "cache", Port: 6379 });
+    const a = await dir.write("a.hbs", '{{#each (service "cache")}}a {{Port}}\n{{/each}}');
+    const b = await dir.write("b.hbs", '{{#each (service "cache")}}b {{Port}}\n{{/each}}');
+    const execLog = dir.file("shared-exec.log");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--log-level", "debug", "-t", `${a}:${a}.out`, "-t", `${b}:${b}.out`, "--exec", `echo x >> ${execLog}`]);
+    await waitForFile(`${a}.out`, (c) => c === "a 6379\n");
+    await waitForFile(`${b}.out`, (c) => c === "b 6379\n");
+    await waitForFile(execLog, (c) => c === "x\n");
+    await consul.registerService({ ID: "cache-2", Name: "cache", Port: 6380 });
+    await waitForFile(`${a}.out`, (c) => c === "a 6379\na 6380\n");
+    await waitForFile(`${b}.out`, (c) => c === "b 6379\nb 6380\n");
+    await waitForFile(execLog, (c) => c === "x\nx\n");
+    const watches = cli.logs().filter((l) => l.msg === "watching" && l.dependency === 'service "cache"');
+    assert.equal(watches.length, 1, "one watch for both templates");
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("re-renders when the template file is edited and keeps the last good output when an edit is broken", async () => {
+    await consul.registerService({ ID: "edit-1", Name: "edit", Port: 7001 });
+    const source = await dir.write("edit.hbs", '{{#each (service "edit")}}v1 {{Port}}{{/each}}');
+    const out = dir.file("edit.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "v1 7001");
+    await writeFile(source, '{{#each (service "edit")}}v2 {{Port}}{{/each}}');
+    await waitForFile(out, (c) => c === "v2 7001");
+    await writeFile(source, '{{#each (service "edit")}}v3 {{Port}}');
+    await cli.waitForLog((l) => l.msg.startsWith("template edit rejected") && String(l.error).includes("edit.hbs:1"));
+    assert.equal(await readFile(out, "utf8"), "v2 7001");
+    await writeFile(source, '{{#each (service "edit")}}v4 {{Port}}{{/each}}');
+    await waitForFile(out, (c) => c === "v4 7001");
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("serves more services than the connection budget through the probe pool", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `pool${i}`);
+    for (const name of names) await consul.registerService({ ID: `${name}-a`, Name: name, Port: 10000 });
+    const template = names.map((n) => `{{#each (service "${n}")}}${n}:{{Port}} {{/each}}`).join("") + "\n";
+    const source = await dir.write("pool.hbs", template);
+    const out = dir.file("pool.cfg");
+    // A budget of 20 leaves 4 direct watches: the other 8 services go through the pool.
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--max-connections", "20", "--log-level", "debug", "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => names.every((n) => c.includes(`${n}:10000 `)));
+    assert.ok(cli.logs().filter((l) => l.msg === "watching (pooled)").length >= 8);
+    await consul.registerService({ ID: "pool11-b", Name: "pool11", Port: 10001 });
+    await waitForFile(out, (c) => c.includes("pool11:10000 pool11:10001 "));
+    await consul.registerService({ ID: "pool7-a", Name: "pool7", Port: 10007 });
+    await waitForFile(out, (c) => c.includes("pool7:10007 ") && !c.includes("pool7:10000"));
+    await consul.deregisterService("pool11-a");
+    await waitForFile(out, (c) => c.includes("pool11:10001 ") && !c.includes("pool11:10000"));
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("SIGHUP reloads the config file and its templates", async () => {
+    await consul.registerService({ ID: "hup-1", Name: "hup", Port: 5001 });
+    const first = await dir.write("hup1.hbs", '{{#each (service "hup")}}one {{Port}}{{/each}}');
+    const second = await dir.write("hup2.hbs", '{{#each (service "hup")}}two {{Port}}{{/each}}');
+    const out = dir.file("hup.cfg");
+    const config = await dir.write("hup.yaml", `consul:\n  address: ${consul.address}\ntemplates:\n  - source: ${first}\n    destination: ${out}\n`);
+    await using cli = new CliProcess(["render", "-c", config]);
+    await waitForFile(out, (c) => c === "one 5001");
+    await writeFile(config, `consul:\n  address: ${consul.address}\ntemplates:\n  - source: ${second}\n    destination: ${out}\n`);
+    cli.child.kill("SIGHUP");
+    await waitForFile(out, (c) => c === "two 5001");
+    await cli.waitForLog((l) => l.msg === "reloaded configuration and templates");
+    assert.equal((await cli.stop("SIGINT")).code, 0);
+  });
+});
