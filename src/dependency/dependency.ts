@@ -23,6 +23,8 @@ export interface Dependency<T = unknown> {
    * with a tiny body. Used when there are more watches than the connection budget allows.
    */
   probe?(): DependencyRequest;
+  /** The service this dependency reads, for dependencies that read one service's instances. */
+  readonly service?: string;
   /** Datacenter the dependency reads from ("" = the agent's). */
   readonly datacenter: string;
 }

@@ -62,7 +62,7 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
   readonly description: string;
   readonly blocking = true;
   readonly datacenter: string;
-  readonly #name: string;
+  readonly service: string;
   readonly #tag: string | undefined;
   readonly #statuses: ReadonlySet<HealthStatus> | "any";
   readonly #options: ServiceOptions;
@@ -70,7 +70,7 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
 
   constructor(arg: string, options: ServiceOptions, defaults: QueryDefaults) {
     const parsed = parseServiceArg(arg);
-    this.#name = parsed.name;
+    this.service = parsed.name;
     this.#tag = parsed.tag;
     this.datacenter = parsed.datacenter;
     this.#statuses = parseStatusOption(options.status);
@@ -83,11 +83,11 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
 
   request(): DependencyRequest {
     const query = { ...baseQuery(this.datacenter, this.#defaults), tag: this.#tag, near: this.#options.near, filter: this.#options.filter };
-    return { path: `/health/service/${encodePath(this.#name)}`, query };
+    return { path: `/health/service/${encodePath(this.service)}`, query };
   }
 
   probe(): DependencyRequest {
-    return { path: `/health/service/${encodePath(this.#name)}`, query: { ...baseQuery(this.datacenter, this.#defaults), filter: probeFilter } };
+    return { path: `/health/service/${encodePath(this.service)}`, query: { ...baseQuery(this.datacenter, this.#defaults), filter: probeFilter } };
   }
 
   normalize(response: ConsulResponse<unknown>): ServiceInstance[] {

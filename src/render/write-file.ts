@@ -52,8 +52,9 @@ export async function writeIfChanged(destination: string, contents: string): Pro
       await chown(temp, existing.uid, existing.gid);
     }
     try {
+      // The file's data is fsynced before the rename, so readers never see a partial file. The
+      // directory is not: after a crash the old file may come back, and the next render fixes it.
       await rename(temp, destination);
-      await syncDirectory(dirname(destination));
       return { changed: true, previous, inPlace: false };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -67,11 +68,4 @@ export async function writeIfChanged(destination: string, contents: string): Pro
   } finally {
     await unlink(temp).catch(() => undefined);
   }
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  const handle = await open(path, "r").catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close();
 }

@@ -32,7 +32,8 @@ export class RenderScope implements DataScope {
   }
 
   #dependency(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Dependency {
-    const cacheKey = JSON.stringify([kind === "keyValue" ? "key" : kind, arg, options]);
+    let cacheKey = `${kind === "keyValue" ? "key" : kind}\u0000${arg}`;
+    for (const name in options) cacheKey += `\u0000${name}=${options[name]}`;
     let dependency = this.cache.get(cacheKey);
     if (!dependency) {
       try {

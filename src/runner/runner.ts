@@ -28,6 +28,9 @@ interface TemplateState {
   rendered: boolean;
   missing: Set<string>;
   lastError: string | undefined;
+  /** When the last render pass ended and how long it took (performance.now() ms). */
+  lastPassEnd: number;
+  lastPassMs: number;
 }
 
 /** What one render cycle did. */
@@ -37,7 +40,25 @@ export interface CycleResult {
   readonly waiting: readonly string[];
 }
 
-const connectionReserve = 16;
+// Connections kept free of long-held blocking queries: probe sweeps, one-shot reads, writes.
+const connectionReserve = 24;
+const poolConcurrency = 16;
+
+/**
+ * A template still waiting for data is re-rendered at most every 2× its last pass: while
+ * thousands of dependencies arrive one by one, re-rendering on each would cost time quadratic in
+ * their number. A pass can reveal new dependencies, so waiting passes are slowed, never skipped.
+ */
+function waitingPassDelayMs(t: TemplateState, now: number): number {
+  if (t.missing.size === 0) return 0;
+  return Math.max(0, t.lastPassEnd + 2 * t.lastPassMs - now);
+}
+
+function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const key of a.keys()) if (!b.has(key)) return false;
+  return true;
+}
 
 /**
  * Orchestrates the renderer: which templates to re-render after which dependency changed,
@@ -79,7 +100,7 @@ export class Runner {
         maxStaleMs: config.maxStaleMs,
       },
       maxDirectWatches: Math.max(1, config.consul.maxConnections - connectionReserve),
-      poolConcurrency: Math.max(1, Math.min(8, connectionReserve / 2)),
+      poolConcurrency,
       onChange: (key) => this.#dependencyChanged(key),
     });
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
@@ -96,7 +117,7 @@ export class Runner {
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source);
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, lastPassEnd: 0, lastPassMs: 0 });
     }
     for (const t of this.#templates) {
       const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
@@ -160,8 +181,16 @@ export class Runner {
   }
 
   async #runCycle(): Promise<void> {
-    const batch = [...this.#dirty];
-    this.#dirty.clear();
+    const now = performance.now();
+    const batch: TemplateState[] = [];
+    let retryIn = Number.POSITIVE_INFINITY;
+    for (const t of this.#dirty) {
+      const wait = waitingPassDelayMs(t, now);
+      if (wait > 0) retryIn = Math.min(retryIn, wait);
+      else batch.push(t);
+    }
+    for (const t of batch) this.#dirty.delete(t);
+    if (retryIn !== Number.POSITIVE_INFINITY) this.#retryLater(retryIn);
     const rendered: string[] = [];
     const changed: TemplateState[] = [];
     for (const t of batch) {
@@ -176,9 +205,20 @@ export class Runner {
     if (this.#config.once && waiting.length === 0) this.#onceDone?.resolve();
   }
 
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  #retryLater(ms: number): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#scheduleCycle();
+    }, ms);
+  }
+
   async #renderOne(t: TemplateState): Promise<"written" | "unchanged" | "waiting" | "failed"> {
     const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
     let output: string;
+    const started = performance.now();
     try {
       output = t.compiled.render(scope);
     } catch (error) {
@@ -191,7 +231,10 @@ export class Runner {
       }
       return "failed";
     } finally {
+      if (!sameKeys(t.dependencies, scope.used)) this.#dependenciesChanged = true;
       t.dependencies = scope.used;
+      t.lastPassEnd = performance.now();
+      t.lastPassMs = t.lastPassEnd - started;
     }
     t.missing = scope.missing;
     if (scope.missing.size > 0) {
@@ -210,11 +253,15 @@ export class Runner {
       this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
       return "unchanged";
     }
-    this.#logger.info("render", result.inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: Buffer.byteLength(output) });
+    this.#logger.info("render", result.inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
     return "written";
   }
 
+  #dependenciesChanged = true;
+
   #syncWatches(): void {
+    if (!this.#dependenciesChanged) return;
+    this.#dependenciesChanged = false;
     const wanted = new Map<string, Dependency>();
     for (const t of this.#templates) for (const [key, dep] of t.dependencies) wanted.set(key, dep);
     this.#watcher.sync(wanted);
@@ -238,6 +285,7 @@ export class Runner {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#quiescence.cancel();
+      clearTimeout(this.#retryTimer);
       await this.#fileWatcher?.close();
       await this.#cycle.catch(() => undefined);
       this.#controller.abort();

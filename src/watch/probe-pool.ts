@@ -1,34 +1,45 @@
+import { setMaxListeners } from "node:events";
 import { sleep } from "../abort.js";
 import { backoffDelayMs } from "../consul/blocking.js";
 import type { ConsulClient, ConsulResponse } from "../consul/client.js";
 import type { Dependency } from "../dependency/dependency.js";
 import { runBlockingLoop, type LoopHandlers, type LoopTiming } from "./blocking-loop.js";
+import { changedServices, fingerprints, type ServiceSummary } from "./catalog-summary.js";
 import { mapLimit } from "./map-limit.js";
-
-// Matches no service: the answer is `[]`, but its index is the catalog-wide one (nodes, services, checks).
-const detectorRequest = (datacenter: string) => ({
-  path: "/internal/ui/services",
-  query: { dc: datacenter || undefined, filter: 'Service.ID == "\u0001consulate-detector"' },
-});
 
 export interface PoolHandlers extends Pick<LoopHandlers, "onError"> {
   publish(dependency: Dependency, response: ConsulResponse<unknown>): void;
   onSuccess(): void;
+  onSweep?(summary: { members: number; fetched: number; ms: number }): void;
+}
+
+interface Member {
+  readonly dependency: Dependency;
+  /** The index of the data last published; -1 before the first fetch. */
+  index: number;
 }
 
 /**
- * Serves many dependencies of one datacenter with a bounded number of connections, for when
- * there are more watches than the connection budget: one blocking query on a catalog-wide
- * change detector; when it fires, each dependency is probed with a request whose body is empty
- * but whose index is that dependency's own, and only those whose index moved are fetched.
+ * Serves many service dependencies of one datacenter with a bounded number of connections, for
+ * when there are more watches than the connection budget allows.
+ *
+ * One blocking query on `/v1/internal/ui/services`, whose index moves with any node, service or
+ * check change, is the change detector. When it fires:
+ * 1. fast path: services whose summary row changed (instance count, check states, nodes, tags)
+ *    are fetched at once;
+ * 2. sweep: every other member is probed with a request whose body is empty but whose index is
+ *    that service's own, and fetched only if its index moved. This catches what the summary
+ *    cannot show (an instance re-registered with a new port, say).
  */
 export class ProbePool {
-  readonly #members = new Map<string, { dependency: Dependency; index: number }>();
+  readonly #members = new Map<string, Member>();
   readonly #controller = new AbortController();
   #detector: Promise<void> | undefined;
   #sweeping: Promise<void> | undefined;
+  readonly #fast = new Set<Promise<void>>();
   #again = false;
   #failures = 0;
+  #summary: Map<string, string> | undefined;
 
   constructor(
     private readonly client: ConsulClient,
@@ -36,7 +47,10 @@ export class ProbePool {
     private readonly timing: LoopTiming,
     private readonly concurrency: number,
     private readonly handlers: PoolHandlers,
-  ) {}
+  ) {
+    // Thousands of requests share this signal, each listening for its abort.
+    setMaxListeners(0, this.#controller.signal);
+  }
 
   get size(): number {
     return this.#members.size;
@@ -44,17 +58,61 @@ export class ProbePool {
 
   add(dependency: Dependency): void {
     if (this.#members.has(dependency.key)) return;
-    // index -1 never matches a probe: the first sweep fetches it.
     this.#members.set(dependency.key, { dependency, index: -1 });
-    this.#detector ??= runBlockingLoop(this.client, () => detectorRequest(this.datacenter), true, this.timing, {
-      onResult: () => this.#sweep(),
-      onError: (error, attempt) => this.handlers.onError(error, attempt),
-    }, this.#controller.signal);
+    this.#detector ??= runBlockingLoop(
+      this.client,
+      () => ({ path: "/internal/ui/services", query: { dc: this.datacenter || undefined } }),
+      true,
+      this.timing,
+      { onResult: (response) => this.#detected(response), onError: (error, attempt) => this.handlers.onError(error, attempt) },
+      this.#controller.signal,
+    );
     this.#sweep();
   }
 
   delete(key: string): void {
     this.#members.delete(key);
+  }
+
+  #detected(response: ConsulResponse<unknown>): void {
+    const next = fingerprints((response.body ?? []) as ServiceSummary[]);
+    const previous = this.#summary;
+    this.#summary = next;
+    if (previous) {
+      const changed = changedServices(previous, next);
+      const members = [...this.#members.values()].filter((m) => m.index >= 0 && changed.has(m.dependency.service ?? ""));
+      if (members.length > 0) {
+        const fast = mapLimit(members, this.concurrency, async (m) => void (await this.#fetch(m))).then(() => undefined);
+        this.#fast.add(fast);
+        // The sweep competes for the same CPU and connections: start it once the fast path is done.
+        void fast.finally(() => {
+          this.#fast.delete(fast);
+          this.#sweep();
+        });
+        return;
+      }
+    }
+    this.#sweep();
+  }
+
+  async #fetch(member: Member): Promise<boolean> {
+    const { path, query, allowNotFound } = member.dependency.request();
+    const response = await this.client.get(path, { query, signal: this.#controller.signal, timeoutMs: 30_000, allowNotFound });
+    // Removed while in flight, or a concurrent fetch already published newer data.
+    if (this.#members.get(member.dependency.key) !== member || (member.index >= 0 && response.index < member.index)) return false;
+    member.index = response.index;
+    this.handlers.publish(member.dependency, response);
+    return true;
+  }
+
+  async #probeAndFetch(member: Member): Promise<boolean> {
+    if (member.index >= 0) {
+      const probe = member.dependency.probe?.();
+      if (!probe) return false;
+      const answer = await this.client.get(probe.path, { query: probe.query, signal: this.#controller.signal, timeoutMs: 10_000 });
+      if (answer.index === member.index) return false;
+    }
+    return this.#fetch(member);
   }
 
   #sweep(): void {
@@ -69,21 +127,13 @@ export class ProbePool {
     const signal = this.#controller.signal;
     do {
       this.#again = false;
+      const started = performance.now();
+      let fetched = 0;
       const errors = await mapLimit([...this.#members.values()], this.concurrency, async (member) => {
-        if (member.index >= 0) {
-          const probe = member.dependency.probe?.();
-          if (!probe) return;
-          const answer = await this.client.get(probe.path, { query: probe.query, signal, timeoutMs: 10_000 });
-          if (answer.index === member.index) return;
-        }
-        const { path, query, allowNotFound } = member.dependency.request();
-        const response = await this.client.get(path, { query, signal, timeoutMs: 30_000, allowNotFound });
-        // Removed while in flight: drop the answer.
-        if (this.#members.get(member.dependency.key) !== member) return;
-        member.index = response.index;
-        this.handlers.publish(member.dependency, response);
+        if (await this.#probeAndFetch(member)) fetched++;
       });
       if (signal.aborted) return;
+      this.handlers.onSweep?.({ members: this.#members.size, fetched, ms: Math.round(performance.now() - started) });
       if (errors.length > 0) {
         this.handlers.onError(errors[0], this.#failures);
         this.#again = true;
@@ -97,6 +147,6 @@ export class ProbePool {
 
   async close(): Promise<void> {
     this.#controller.abort();
-    await Promise.allSettled([this.#detector, this.#sweeping]);
+    await Promise.allSettled([this.#detector, this.#sweeping, ...this.#fast]);
   }
 }

@@ -45,6 +45,7 @@ export class Watcher {
   readonly #entries = new Map<string, Entry>();
   readonly #pools = new Map<string, ProbePool>();
   #reachable: boolean | undefined;
+  #directWatches = 0;
   #closing: Promise<void> | undefined;
 
   constructor(private readonly options: WatcherOptions) {}
@@ -79,21 +80,16 @@ export class Watcher {
     }
   }
 
-  #directCount(): number {
-    let n = 0;
-    for (const e of this.#entries.values()) if (e.controller) n++;
-    return n;
-  }
-
   #start(dependency: Dependency): void {
     const entry: Entry = { dependency, hasData: false, data: undefined, index: 0 };
     this.#entries.set(dependency.key, entry);
-    if (dependency.probe && this.#directCount() >= this.options.maxDirectWatches) {
+    if (dependency.probe && this.#directWatches >= this.options.maxDirectWatches) {
       this.#pool(dependency.datacenter).add(dependency);
       this.options.logger.debug("watch", "watching (pooled)", { dependency: dependency.description });
       return;
     }
     entry.controller = new AbortController();
+    this.#directWatches++;
     entry.loop = runBlockingLoop(
       this.options.client,
       () => dependency.request(),
@@ -115,6 +111,7 @@ export class Watcher {
         publish: (dependency, response) => this.#publish(dependency, response),
         onError: (error) => this.#failed(undefined, error),
         onSuccess: () => this.#succeeded(),
+        onSweep: (summary) => this.options.logger.debug("watch", "probe sweep", { datacenter: datacenter || undefined, ...summary }),
       });
       this.#pools.set(datacenter, pool);
     }
@@ -123,6 +120,7 @@ export class Watcher {
 
   #stop(key: string, entry: Entry): void {
     this.#entries.delete(key);
+    if (entry.controller) this.#directWatches--;
     entry.controller?.abort();
     this.#pools.get(entry.dependency.datacenter)?.delete(key);
     this.options.logger.debug("watch", "stopped watching", { dependency: entry.dependency.description });

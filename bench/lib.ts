@@ -1,0 +1,100 @@
+import { spawn } from "node:child_process";
+import { watch } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+import { ConsulAgent } from "../test/helpers/consul-agent.js";
+
+export const cli = new URL("../dist/src/cli/main.js", import.meta.url).pathname;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/**
+ * Loads `services × instances` into the catalog through /v1/txn (64 operations per
+ * transaction, several transactions in flight): instance i of every service lives on node i.
+ */
+export async function loadCatalog(consul: ConsulAgent, services: number, instances: number): Promise<void> {
+  const nodes = Array.from({ length: instances }, (_, n) => ({ Node: { Verb: "set", Node: { Node: `node-${n}`, Address: `127.0.1.${n + 1}` } } }));
+  const created = await fetch(`${consul.url}/v1/txn`, { method: "PUT", body: JSON.stringify(nodes) });
+  if (!created.ok) throw new Error(`txn: ${created.status} ${await created.text()}`);
+  const ops: object[] = [];
+  for (let s = 0; s < services; s++) {
+    for (let n = 0; n < instances; n++) {
+      ops.push({ Service: { Verb: "set", Node: `node-${n}`, Service: { ID: `svc-${s}-${n}`, Service: `svc-${s}`, Port: 20000 + n, Tags: ["http"] } } });
+    }
+  }
+  const batches: object[][] = [];
+  for (let i = 0; i < ops.length; i += 64) batches.push(ops.slice(i, i + 64));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        const res = await fetch(`${consul.url}/v1/txn`, { method: "PUT", body: JSON.stringify(batch) });
+        if (!res.ok) throw new Error(`txn: ${res.status} ${await res.text()}`);
+      }
+    }),
+  );
+}
+
+/** Registers one more instance of a service through the catalog, as the benchmark's "change". */
+export async function addInstance(consul: ConsulAgent, service: string, id: string, port: number, node = "node-0"): Promise<void> {
+  const res = await fetch(`${consul.url}/v1/catalog/register`, {
+    method: "PUT",
+    body: JSON.stringify({ Node: node, Address: "127.0.1.1", Service: { ID: id, Service: service, Port: port } }),
+  });
+  if (!res.ok) throw new Error(`register: ${res.status}`);
+}
+
+/** Resolves (with performance.now()) when `path` holds contents matching `predicate`. */
+export function whenFile(path: string, predicate: (contents: string) => boolean, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const check = async () => {
+      const contents = await readFile(path, "utf8").catch(() => "");
+      if (!done && predicate(contents)) {
+        done = true;
+        const at = performance.now();
+        watcher.close();
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve(at);
+      }
+    };
+    // The renderer renames a temp file over the destination: watch the directory.
+    const watcher = watch(dirname(path), (_event, name) => {
+      if (name === basename(path)) void check();
+    });
+    const poll = setInterval(() => void check(), 200);
+    const timer = setTimeout(() => {
+      done = true;
+      watcher.close();
+      clearInterval(poll);
+      reject(new Error(`${path}: timed out`));
+    }, timeoutMs);
+    void check();
+  });
+}
+
+/** TCP connections from process `pid` to the agent's HTTP port right now (ss). */
+export async function connectionsTo(port: number, pid: number): Promise<number> {
+  const out = await new Promise<string>((resolve) => {
+    const child = spawn("ss", ["-Htnp", "state", "established", `( dport = :${port} )`]);
+    let text = "";
+    child.stdout.on("data", (c: Buffer) => (text += c.toString()));
+    child.on("close", () => resolve(text));
+  });
+  return out.split("\n").filter((l) => l.includes(`pid=${pid},`)).length;
+}
+
+export function machine(): string {
+  return `${process.platform} ${process.arch}, Node ${process.version}`;
+}

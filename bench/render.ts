@@ -1,0 +1,160 @@
+/**
+ * Renderer benchmarks against a real Consul 1.8.7 dev agent (scripts/setup.sh installs it).
+ * Run: npm run build && npx tsx bench/render.ts [--quick]
+ * Prints a Markdown section and writes it into bench/RESULTS.md.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { ConsulAgent } from "../test/helpers/consul-agent.js";
+import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile } from "./lib.js";
+
+const quick = process.argv.includes("--quick");
+const repetitions = quick ? 5 : 20;
+const scaleTemplate = "{{#each (services)}}backend {{identifier Name}}\n{{#each (service Name)}}  server {{ID}} {{Address}}:{{Port}}\n{{/each}}{{/each}}";
+const work = await mkdtemp(join(tmpdir(), "consulate-bench-"));
+const lines: string[] = [];
+const report = (line: string) => {
+  console.log(line);
+  lines.push(line);
+};
+
+function startRender(args: string[]) {
+  const child = spawn(process.execPath, [cli, "render", "--log-level", "warn", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  return {
+    child,
+    stderr: () => stderr,
+    stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))),
+  };
+}
+
+/** The floor: a bare blocking query answering a registration, over one kept-alive connection. */
+async function rawFloor(consul: ConsulAgent): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    const first = await fetch(`${consul.url}/v1/health/service/floor`);
+    const index = first.headers.get("x-consul-index");
+    await first.arrayBuffer();
+    const answered = fetch(`${consul.url}/v1/health/service/floor?index=${index}&wait=30s`).then(async (r) => {
+      await r.arrayBuffer();
+      return performance.now();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = performance.now();
+    await addInstance(consul, "floor", `floor-r${i}`, 30000 + i);
+    samples.push((await answered) - start);
+  }
+  return samples;
+}
+
+async function oneTemplate(consul: ConsulAgent): Promise<number[]> {
+  const source = join(work, "one.hbs");
+  const out = join(work, "one.cfg");
+  await writeFile(source, '{{#each (service "floor")}}{{ID}} {{Port}}\n{{/each}}');
+  const render = startRender(["--consul", consul.address, "-t", `${source}:${out}`]);
+  await whenFile(out, (c) => c.includes("floor-0 "));
+  const samples: number[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const id = `floor-t${i}`;
+    const written = whenFile(out, (c) => c.includes(`${id} `));
+    const start = performance.now();
+    await addInstance(consul, "floor", id, 31000 + i);
+    samples.push((await written) - start);
+  }
+  await render.stop();
+  return samples;
+}
+
+async function once(services: number): Promise<{ wallS: number; rssMiB: number; lines: number }> {
+  await using consul = await ConsulAgent.create();
+  await loadCatalog(consul, services, 5);
+  const source = join(work, "scale.hbs");
+  const out = join(work, `once-${services}.cfg`);
+  await writeFile(source, scaleTemplate);
+  const result = await new Promise<string>((resolve) => {
+    const child = spawn("/usr/bin/time", ["-f", "%e %M", process.execPath, cli, "render", "--once", "--log-level", "warn", "--consul", consul.address, "-t", `${source}:${out}`], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.on("close", () => resolve(stderr));
+  });
+  const [wall, rssKiB] = result.trim().split("\n").at(-1)!.split(" ").map(Number);
+  const rendered = (await readFile(out, "utf8")).split("\n").filter((l) => l.includes("server svc-")).length;
+  if (rendered !== services * 5) throw new Error(`--once rendered ${rendered} instances, expected ${services * 5}: ${result}`);
+  return { wallS: wall!, rssMiB: rssKiB! / 1024, lines: rendered };
+}
+
+async function watchScale(services: number) {
+  await using consul = await ConsulAgent.create();
+  await loadCatalog(consul, services, 5);
+  const source = join(work, "scale.hbs");
+  const out = join(work, "watch.cfg");
+  await writeFile(source, scaleTemplate);
+  let maxConnections = 0;
+  const start = performance.now();
+  const render = startRender(["--consul", consul.address, "-t", `${source}:${out}`]);
+  const pid = render.child.pid!;
+  const sampler = setInterval(() => void connectionsTo(consul.ports.http, pid).then((n) => (maxConnections = Math.max(maxConnections, n))), 50);
+  const firstAt = await whenFile(out, (c) => c.includes(`svc-${services - 1}-4 `), 120_000);
+  const firstRenderMs = firstAt - start;
+  const samples: number[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const id = `added-${i}`;
+    const written = whenFile(out, (c) => c.includes(`${id} `));
+    const t0 = performance.now();
+    await addInstance(consul, `svc-${Math.floor(Math.random() * services)}`, id, 32000 + i);
+    samples.push((await written) - t0);
+  }
+  clearInterval(sampler);
+  maxConnections = Math.max(maxConnections, await connectionsTo(consul.ports.http, pid));
+  const errors = render.stderr();
+  await render.stop();
+  return { firstRenderMs, samples, maxConnections, errors };
+}
+
+const fmt = (n: number) => n.toFixed(1);
+try {
+  report(`### Renderer — ${new Date().toISOString().slice(0, 10)}`);
+  report("");
+  report(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${machine()}; Consul 1.8.7 dev agent on loopback; ${repetitions} samples per latency.`);
+  report("");
+  {
+    await using consul = await ConsulAgent.create();
+    await addInstance(consul, "floor", "floor-0", 30000);
+    const floor = await rawFloor(consul);
+    const one = await oneTemplate(consul);
+    report("| change → file, one template | median | p90 |");
+    report("|---|---|---|");
+    report(`| raw floor: bare blocking query answering a registration | ${fmt(median(floor))} ms | ${fmt(percentile(floor, 90))} ms |`);
+    report(`| consulate: registration → file renamed into place | ${fmt(median(one))} ms | ${fmt(percentile(one, 90))} ms |`);
+    report(`| ratio (target ≤ 1.5×) | ${(median(one) / median(floor)).toFixed(2)}× | |`);
+    report("");
+  }
+  report("| `--once`, services × 5 instances, template over every service | wall | peak RSS |");
+  report("|---|---|---|");
+  for (const n of quick ? [1000] : [1000, 2000, 5000]) {
+    const r = await once(n);
+    report(`| ${n} × 5 (${r.lines} instances) | ${r.wallS.toFixed(2)} s | ${r.rssMiB.toFixed(0)} MiB |`);
+  }
+  report("");
+  const n = quick ? 1000 : 5000;
+  const w = await watchScale(n);
+  report(`| watch mode, ${n} × 5 instances | result | target |`);
+  report("|---|---|---|");
+  report(`| first full render (process start → file) | ${(w.firstRenderMs / 1000).toFixed(2)} s | ≤ 3 s |`);
+  report(`| one instance added → file updated, median | ${fmt(median(w.samples))} ms (p90 ${fmt(percentile(w.samples, 90))} ms) | ≤ 20 ms |`);
+  report(`| most connections from consulate to the agent (sampled every 50 ms) | ${w.maxConnections} | ≤ 64 |`);
+  if (w.errors.trim()) report(`\nrenderer warnings: ${w.errors.trim().split("\n").slice(0, 3).join(" / ")}`);
+  report("");
+  const resultsPath = new URL("./RESULTS.md", import.meta.url);
+  const previous = await readFile(resultsPath, "utf8").catch(() => "# Benchmark results\n\nEach section is written by the script named in it; newest first.\n");
+  const [head, ...rest] = previous.split(/\n(?=### Renderer)/);
+  const kept = rest.map((s) => s.split(/\n(?=### )/).slice(1).join("\n")).filter(Boolean);
+  if (!quick) await writeFile(resultsPath, [head!.trimEnd(), "", `_Written by \`bench/render.ts\`._`, "", lines.join("\n"), ...kept].join("\n") + "\n");
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
