@@ -98,3 +98,20 @@ export async function connectionsTo(port: number, pid: number): Promise<number> 
 export function machine(): string {
   return `${process.platform} ${process.arch}, Node ${process.version}`;
 }
+
+/**
+ * Replaces this benchmark's section of bench/RESULTS.md (between its own markers), keeping the
+ * other benchmarks' sections.
+ */
+export async function writeResults(name: string, body: string): Promise<void> {
+  const { readFile: read, writeFile: write } = await import("node:fs/promises");
+  const path = new URL("./RESULTS.md", import.meta.url);
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const section = `${begin}\n_Written by \`bench/${name}.ts\`._\n\n${body.trim()}\n${end}`;
+  let text = await read(path, "utf8").catch(() => "# Benchmark results\n\nEach section is written by the benchmark script it names (`npx tsx bench/<name>.ts`).\n");
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  text = from >= 0 && to > from ? text.slice(0, from) + section + text.slice(to + end.length) : `${text.trimEnd()}\n\n${section}\n`;
+  await write(path, text);
+}

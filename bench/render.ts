@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile } from "./lib.js";
+import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -150,11 +150,7 @@ try {
   report(`| most connections from consulate to the agent (sampled every 50 ms) | ${w.maxConnections} | ≤ 64 |`);
   if (w.errors.trim()) report(`\nrenderer warnings: ${w.errors.trim().split("\n").slice(0, 3).join(" / ")}`);
   report("");
-  const resultsPath = new URL("./RESULTS.md", import.meta.url);
-  const previous = await readFile(resultsPath, "utf8").catch(() => "# Benchmark results\n\nEach section is written by the script named in it; newest first.\n");
-  const [head, ...rest] = previous.split(/\n(?=### Renderer)/);
-  const kept = rest.map((s) => s.split(/\n(?=### )/).slice(1).join("\n")).filter(Boolean);
-  if (!quick) await writeFile(resultsPath, [head!.trimEnd(), "", `_Written by \`bench/render.ts\`._`, "", lines.join("\n"), ...kept].join("\n") + "\n");
+  if (!quick) await writeResults("render", lines.join("\n"));
 } finally {
   await rm(work, { recursive: true, force: true });
 }
