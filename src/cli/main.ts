@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { ConsulateError } from "../errors.js";
+import { registratorCommand } from "./registrator-command.js";
 import { renderCommand } from "./render-command.js";
 import { packageVersion } from "./version.js";
 
@@ -11,7 +12,8 @@ async function main(argv: string[]): Promise<number> {
     .version(packageVersion(), "-v, --version")
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
-    .addCommand(renderCommand());
+    .addCommand(renderCommand())
+    .addCommand(registratorCommand());
   try {
     await program.parseAsync(argv);
     return 0;

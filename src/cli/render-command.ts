@@ -5,12 +5,19 @@ import type { ResolvedRenderConfig } from "../config/resolved.js";
 import { ConsulClient } from "../consul/client.js";
 import { createLogger, type Logger } from "../observe/logger.js";
 import { Runner } from "../runner/runner.js";
+import type { Registrator } from "../registrator/registrator.js";
+import type { RegistratorFlags } from "../config/resolve-registrator.js";
+import { addRegistratorOptions, startRegistrator } from "./registrator-command.js";
 import { onSignals } from "./signals.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+interface RenderCommandFlags extends RenderFlags, RegistratorFlags {
+  registrator?: boolean;
+}
+
 export function renderCommand(): Command {
-  return new Command("render")
+  const command = new Command("render")
     .description("watch Consul and render templates when the data they use changes")
     .exitOverride()
     .showHelpAfterError("(add --help for usage)")
@@ -30,51 +37,49 @@ export function renderCommand(): Command {
     .addOption(new Option("--blocking-wait <dur>", "wait time of each blocking query (default 60s)").hideHelp())
     .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
     .addOption(new Option("--log-format <format>", "json (default when stderr is not a terminal) or text").choices(["json", "text"]))
+    .option("--registrator", "also run the registrator in this process (the sidecar); takes the registrator's flags");
+  return addRegistratorOptions(command)
     .addHelpText(
       "after",
       `
 Examples:
   consulate render --template haproxy.hbs:/etc/haproxy/haproxy.cfg --exec "systemctl reload haproxy"
   consulate render --once --dry -t nginx.hbs:/etc/nginx/conf.d/upstreams.conf
-  consulate render -c consulate.yaml --wait 2s:10s`,
+  consulate render -c consulate.yaml --wait 2s:10s
+  consulate render --registrator --ip 10.1.2.3 -t templates/haproxy.hbs:/etc/haproxy/haproxy.cfg -x "systemctl reload haproxy"`,
     )
-    .action(async (flags: RenderFlags) => {
+    .action(async (flags: RenderCommandFlags) => {
       await runRender(flags);
     });
 }
 
-async function runRender(flags: RenderFlags): Promise<void> {
+async function runRender(flags: RenderCommandFlags): Promise<void> {
   let config = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
   const logger = createLogger(config.log);
-  let { runner, client } = await startRunner(config, logger);
-
-  if (config.once) {
-    const stop = onSignals(["SIGTERM", "SIGINT"], () => void runner.close());
-    try {
-      await runner.untilOnceDone();
-    } finally {
-      stop();
-      await runner.close();
-      client.close();
+  // One client for the whole process: the registrator and every runner share its connection budget.
+  const client = new ConsulClient(config.consul);
+  const controller = new AbortController();
+  let runner: Runner | undefined;
+  let registrator: Registrator | undefined;
+  const stopSignals = onSignals(["SIGTERM", "SIGINT"], (signal) => {
+    logger.info("cli", "stopping", { signal });
+    controller.abort();
+  });
+  try {
+    runner = await startRunner(config, client, logger);
+    if (flags.registrator) registrator = await startRegistrator(flags, client, logger, controller.signal);
+    if (config.once) {
+      await Promise.race([runner.untilOnceDone(), aborted(controller.signal)]);
+      return;
     }
-    return;
-  }
-
-  await new Promise<void>((resolve) => {
     let reloading = Promise.resolve();
-    const stopSignals = onSignals(["SIGTERM", "SIGINT"], (signal) => {
-      logger.info("cli", "stopping", { signal });
-      stopSignals();
-      void reloading.then(() => runner.close()).then(() => client.close()).then(resolve);
-    });
     const stopHup = onSignals(["SIGHUP"], () => {
       reloading = reloading.then(async () => {
         try {
           const next = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
-          const started = await startRunner(next, logger);
-          await runner.close();
-          client.close();
-          ({ runner, client } = started);
+          const started = await startRunner(next, client, logger);
+          await runner?.close();
+          runner = started;
           config = next;
           logger.info("cli", "reloaded configuration and templates", { templates: config.templates.length });
         } catch (error) {
@@ -82,20 +87,31 @@ async function runRender(flags: RenderFlags): Promise<void> {
         }
       });
     });
-    void stopHup;
-  });
+    await aborted(controller.signal);
+    stopHup();
+    await reloading;
+  } catch (error) {
+    if (!controller.signal.aborted) throw error;
+  } finally {
+    stopSignals();
+    await registrator?.close();
+    await runner?.close();
+    client.close();
+  }
 }
 
-async function startRunner(config: ResolvedRenderConfig, logger: Logger): Promise<{ runner: Runner; client: ConsulClient }> {
-  const client = new ConsulClient(config.consul);
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+}
+
+async function startRunner(config: ResolvedRenderConfig, client: ConsulClient, logger: Logger): Promise<Runner> {
   const runner = new Runner({ config, client, logger });
   try {
     await runner.start();
   } catch (error) {
     await runner.close();
-    client.close();
     throw error;
   }
   logger.info("runner", "watching Consul", { consul: formatConsulAddress(config.consul.address), templates: config.templates.length, once: config.once || undefined, dry: config.dry || undefined });
-  return { runner, client };
+  return runner;
 }

@@ -1,0 +1,143 @@
+import type { ContainerInfo } from "../docker/container.js";
+import { planCheck, type CheckDefinition, type ProbeTarget } from "./checks.js";
+import { portMetadata, splitTags } from "./metadata.js";
+
+export interface ModelOptions {
+  /** First part of every service ID. */
+  readonly hostname: string;
+  /** Address every service is registered with (`--ip`). */
+  readonly ip: string | undefined;
+  /** Register container IPs and exposed ports instead of published host ports. */
+  readonly internal: boolean;
+  /** Preferred network with --internal when a container is on several (`--network`). */
+  readonly network: string | undefined;
+  readonly tags: readonly string[];
+  readonly explicit: boolean;
+  /** `--ttl`: every service gets a TTL check of this many seconds that consulate keeps passing. */
+  readonly ttlSeconds: number;
+}
+
+/** One Consul service, as consulate registers it on the local agent. */
+export interface ServiceDefinition {
+  ID: string;
+  Name: string;
+  Address: string;
+  Port: number;
+  Tags: string[];
+  Meta: Record<string, string>;
+  Checks: CheckDefinition[];
+}
+
+export interface PlannedService {
+  readonly definition: ServiceDefinition;
+  /** Checks consulate probes once before registering, to register them in their real state. */
+  readonly probes: ReadonlyMap<string, ProbeTarget>;
+}
+
+export const managedBy = "consulate";
+const reservedKeys = new Set(["name", "tags", "id", "ignore", "network"]);
+const metaKeyPattern = /^[a-z0-9_-]{1,128}$/;
+
+/**
+ * The image's base name, without registry, path, tag or digest.
+ * @example imageBaseName("registry:5000/team/redis:7@sha256:ab") // "redis"
+ */
+export function imageBaseName(image: string): string {
+  const withoutDigest = image.split("@")[0] ?? image;
+  const base = withoutDigest.slice(withoutDigest.lastIndexOf("/") + 1);
+  return base.split(":")[0] || "service";
+}
+
+interface Port {
+  /** `8080`, or `53` for `53/udp`. */
+  readonly exposed: string;
+  readonly protocol: string;
+  readonly hostIp: string;
+  readonly hostPort: string;
+}
+
+function portsOf(container: ContainerInfo, options: ModelOptions): Port[] {
+  const hostNetwork = container.networkMode === "host";
+  const ports: Port[] = [];
+  for (const key of container.exposedPorts) {
+    const [exposed = "", protocol = "tcp"] = key.split("/");
+    const binding = container.publishedPorts[key]?.[0];
+    if (options.internal || hostNetwork) ports.push({ exposed, protocol, hostIp: "", hostPort: exposed });
+    else if (binding) ports.push({ exposed, protocol, hostIp: binding.hostIp, hostPort: binding.hostPort });
+  }
+  return ports;
+}
+
+/** With --internal: the container's address on the chosen network, chosen the same way every time. */
+function internalAddress(container: ContainerInfo, options: ModelOptions): string {
+  const wanted = container.labels.SERVICE_NETWORK ?? container.env.SERVICE_NETWORK ?? options.network;
+  if (wanted && container.networks[wanted]) return container.networks[wanted];
+  const names = Object.keys(container.networks).sort();
+  return names.map((n) => container.networks[n]).find((ip) => ip) ?? "";
+}
+
+function hostAddress(port: Port, options: ModelOptions): string {
+  if (options.ip) return options.ip;
+  // A specific bind address is where the service answers; 0.0.0.0 / :: leave it to the agent.
+  return port.hostIp && port.hostIp !== "0.0.0.0" && port.hostIp !== "::" ? port.hostIp : "";
+}
+
+/**
+ * Derives the Consul services of one running container: one per published port (registrator's
+ * SERVICE_* model). Pure: the same container and options always give the same services.
+ */
+export function servicesFor(container: ContainerInfo, options: ModelOptions): PlannedService[] {
+  const ports = portsOf(container, options);
+  const several = ports.length > 1;
+  const planned: PlannedService[] = [];
+  for (const port of ports) {
+    const meta = portMetadata(container.env, container.labels, port.exposed);
+    const value = (key: string) => meta.get(key)?.value;
+    if (value("ignore")) continue;
+    const name = meta.get("name");
+    if (options.explicit && !name?.value) continue;
+
+    const defaultName = imageBaseName(container.image);
+    const serviceName = name?.value || (several ? `${defaultName}-${port.exposed}` : defaultName);
+    const udp = port.protocol === "udp" ? ":udp" : "";
+    const customId = value("id");
+    const id = customId ? (several && !meta.get("id")?.fromPort ? `${customId}:${port.exposed}${udp}` : customId) : `${options.hostname}:${container.name}:${port.exposed}${udp}`;
+    const address = options.internal ? internalAddress(container, options) : hostAddress(port, options);
+    const portNumber = Number(options.internal ? port.exposed : port.hostPort);
+
+    const serviceMeta: Record<string, string> = {};
+    for (const [key, { value: v }] of meta) {
+      if (reservedKeys.has(key) || key.startsWith("check_") || !metaKeyPattern.test(key) || key.startsWith("consul")) continue;
+      serviceMeta[key] = v;
+    }
+    Object.assign(serviceMeta, { "managed-by": managedBy, "consulate-host": options.hostname, "consulate-container": container.id.slice(0, 12) });
+
+    const checks: CheckDefinition[] = [];
+    const probes = new Map<string, ProbeTarget>();
+    // Checks run on the agent beside the container: an unspecified address is reached on loopback.
+    const plan = planCheck(meta, id, address || "127.0.0.1", portNumber);
+    if (plan) {
+      checks.push(plan.check);
+      if (plan.probe) probes.set(plan.check.CheckID, plan.probe);
+    }
+    if (options.ttlSeconds > 0) checks.push({ CheckID: `consulate:${id}:ttl`, Name: "consulate TTL", TTL: `${options.ttlSeconds}s`, Status: "passing" });
+    if (container.health) {
+      const status = container.health === "healthy" ? "passing" : container.health === "unhealthy" ? "critical" : "warning";
+      checks.push({ CheckID: `consulate:${id}:docker-health`, Name: "Docker HEALTHCHECK", TTL: "87600h", Status: status });
+    }
+
+    planned.push({
+      definition: {
+        ID: id,
+        Name: serviceName,
+        Address: address,
+        Port: portNumber,
+        Tags: [...new Set([...splitTags(value("tags")), ...options.tags])],
+        Meta: serviceMeta,
+        Checks: checks,
+      },
+      probes,
+    });
+  }
+  return planned;
+}
