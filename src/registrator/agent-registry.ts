@@ -30,6 +30,11 @@ export class AgentRegistry {
     return new Map(Object.values(body ?? {}).filter((s) => s.Meta?.["managed-by"] === managedBy && s.Meta["consulate-host"] === this.hostname).map((s) => [s.ID, s]));
   }
 
+  /** Sets a TTL check's status (re-registering a check keeps its old status in Consul 1.8). */
+  async updateTtl(checkId: string, status: string, signal?: AbortSignal): Promise<void> {
+    await this.client.put(`/agent/check/update/${encodePath(checkId)}`, { Status: status }, { signal, timeoutMs: 10_000 });
+  }
+
   /** Marks a TTL check passing; false when the agent does not know the check (it lost its state). */
   async passTtl(checkId: string, signal?: AbortSignal): Promise<boolean> {
     try {

@@ -229,6 +229,9 @@ export class Registrator {
       if (target) check.Status = await probe(target, this.#controller.signal);
     }
     await this.registry.register(definition, this.#controller.signal);
+    for (const check of definition.Checks) {
+      if (check.CheckID.endsWith(":docker-health") && check.Status) await this.registry.updateTtl(check.CheckID, check.Status, this.#controller.signal);
+    }
     state.services.set(definition.ID, { definition, spec });
     this.logger.info("registrator", "registered", { service: definition.Name, id: definition.ID, address: definition.Address || undefined, port: definition.Port, container: id.slice(0, 12) });
     return true;

@@ -94,6 +94,7 @@ export class DockerDaemon {
     const root = join(this.dir, "rootfs");
     await mkdir(join(root, "bin"), { recursive: true });
     await mkdir(join(root, "www"), { recursive: true });
+    await mkdir(join(root, "tmp"), { recursive: true, mode: 0o1777 });
     await copyFile("/bin/busybox", join(root, "bin/busybox"));
     for (const applet of ["sh", "httpd", "sleep", "nc", "echo", "cat", "true", "false", "hostname", "wget"]) await symlink("busybox", join(root, "bin", applet));
     await writeFile(join(root, "www/index.html"), "ok\n");
