@@ -23,6 +23,7 @@ export function renderCommand(): Command {
     .showHelpAfterError("(add --help for usage)")
     .option("-t, --template <src:dest[:command]>", "template to render (repeatable); optional command runs after this file changed", collect)
     .option("-x, --exec <command>", "command run once per render cycle in which any output file changed")
+    .option("--check <command>", "validate each candidate file before it replaces the destination; {{candidate}} is its path (also $CONSULATE_CANDIDATE)")
     .option("-c, --config <file>", "YAML or JSON config file with the same settings; flags override it")
     .option("--consul <addr>", "Consul agent: host:port, http://… or https://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
     .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")

@@ -13,6 +13,7 @@ import { parseTemplateSpec } from "./template-spec.js";
 export interface RenderFlags {
   template?: string[];
   exec?: string;
+  check?: string;
   config?: string;
   consul?: string;
   token?: string;
@@ -63,8 +64,8 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
   const fileDir = flags.config ? resolve(cwd, flags.config, "..") : cwd;
 
   const templates: ResolvedTemplate[] = [
-    ...(file.templates ?? []).map((t) => ({ source: resolve(fileDir, t.source), destination: resolve(fileDir, t.destination), command: t.command })),
-    ...(flags.template ?? []).map(parseTemplateSpec).map((t) => ({ source: resolve(cwd, t.source), destination: resolve(cwd, t.destination), command: t.command })),
+    ...(file.templates ?? []).map((t) => ({ source: resolve(fileDir, t.source), destination: resolve(fileDir, t.destination), command: t.command, check: t.check })),
+    ...(flags.template ?? []).map(parseTemplateSpec).map((t) => ({ source: resolve(cwd, t.source), destination: resolve(cwd, t.destination), command: t.command, check: undefined })),
   ];
   if (templates.length === 0) throw new ConfigError("no templates: give at least one --template <source>:<destination>[:<command>] (or templates in --config)");
 
@@ -82,6 +83,7 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
     consul: Object.freeze({ address: parseConsulAddress(addressText), token: token || undefined, maxConnections }),
     templates: Object.freeze(templates.map((t) => Object.freeze(t))),
     exec: flags.exec ?? file.exec,
+    check: flags.check ?? file.check,
     commandTimeoutMs: durationOf(flags.commandTimeout ?? file.commandTimeout, "--command-timeout", 30_000),
     wait: resolveWait(flags.wait, file.wait),
     once: flags.once ?? false,

@@ -7,6 +7,8 @@ export interface ResolvedTemplate {
   readonly source: string;
   readonly destination: string;
   readonly command: string | undefined;
+  /** Validates the candidate before it replaces the destination; overrides the global one. */
+  readonly check: string | undefined;
 }
 
 export interface ResolvedConsul {
@@ -22,6 +24,8 @@ export interface ResolvedRenderConfig {
   readonly consul: ResolvedConsul;
   readonly templates: readonly ResolvedTemplate[];
   readonly exec: string | undefined;
+  /** `--check`: run against each candidate file before it replaces its destination. */
+  readonly check: string | undefined;
   readonly commandTimeoutMs: number;
   readonly wait: Quiescence;
   readonly once: boolean;

@@ -7,6 +7,7 @@ export const templateSchema = z
     source: z.string().min(1).describe("Handlebars template file"),
     destination: z.string().min(1).describe("file to write"),
     command: z.string().min(1).optional().describe("command run after this file changed"),
+    check: z.string().min(1).optional().describe("command that validates the candidate file ({{candidate}}) before it replaces the destination"),
   })
   .strict();
 
@@ -24,6 +25,7 @@ export const renderFileSchema = z
       .optional(),
     templates: z.array(templateSchema).optional(),
     exec: z.string().min(1).optional().describe("command run once per render cycle in which any file changed"),
+    check: z.string().min(1).optional().describe("default check command for every template"),
     commandTimeout: duration.optional(),
     wait: z.union([z.string(), z.object({ min: duration, max: duration.optional() }).strict()]).optional(),
     maxStale: duration.optional(),

@@ -1,14 +1,14 @@
 import { watch, type FSWatcher } from "chokidar";
-import { runCommand } from "../child/run-command.js";
 import type { ConsulClient } from "../consul/client.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
 import { OnceTimeoutError, TemplateError } from "../errors.js";
 import type { Logger } from "../observe/logger.js";
 import { unifiedDiff } from "../render/diff.js";
-import { readIfExists, writeIfChanged } from "../render/write-file.js";
+import { readIfExists, stageWrite } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
 import { Watcher } from "../watch/watcher.js";
+import { checkCandidate, runCommands, type Swapped } from "./commands.js";
 import { Quiescence } from "./quiescence.js";
 import { RenderScope } from "./render-scope.js";
 
@@ -28,6 +28,8 @@ interface TemplateState {
   rendered: boolean;
   missing: Set<string>;
   lastError: string | undefined;
+  /** What the destination held before this cycle's write (for rollback). */
+  previous: string | undefined;
   /** When the last render pass ended and how long it took (performance.now() ms). */
   lastPassEnd: number;
   lastPassMs: number;
@@ -117,7 +119,7 @@ export class Runner {
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source);
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, lastPassEnd: 0, lastPassMs: 0 });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, lastPassEnd: 0, lastPassMs: 0 });
     }
     for (const t of this.#templates) {
       const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
@@ -199,7 +201,11 @@ export class Runner {
       if (result === "written") changed.push(t);
     }
     this.#syncWatches();
-    if (!this.#config.dry) await this.#runCommands(changed);
+    if (!this.#config.dry && changed.length > 0) {
+      const swapped: Swapped[] = changed.map((t) => ({ destination: t.spec.destination, previous: t.previous, command: t.spec.command }));
+      const { rolledBack } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger });
+      for (const t of changed) if (rolledBack.includes(t.spec.destination)) t.lastError = "reload failed; previous file restored";
+    }
     const waiting = this.#templates.filter((t) => !t.rendered).map((t) => t.spec.destination);
     this.onCycle?.({ rendered, changed: changed.map((t) => t.spec.destination), waiting });
     if (this.#config.once && waiting.length === 0) this.#onceDone?.resolve();
@@ -248,12 +254,24 @@ export class Runner {
       if (diff) this.#stdout.write(diff);
       return diff ? "written" : "unchanged";
     }
-    const result = await writeIfChanged(t.spec.destination, output);
-    if (!result.changed) {
+    const candidate = await stageWrite(t.spec.destination, output);
+    if (!candidate) {
       this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
       return "unchanged";
     }
-    this.#logger.info("render", result.inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
+    const check = t.spec.check ?? this.#config.check;
+    if (check) {
+      const result = await checkCandidate(check, candidate, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger });
+      if (!result.ok) {
+        await candidate.discard();
+        t.lastError = `check failed (exit ${result.exitCode ?? "?"})`;
+        this.#logger.error("render", "check failed: destination untouched, no reload", { destination: t.spec.destination, command: check, exitCode: result.exitCode, output: result.output });
+        return "failed";
+      }
+    }
+    const inPlace = await candidate.commit();
+    t.previous = candidate.previous;
+    this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
     return "written";
   }
 
@@ -265,20 +283,6 @@ export class Runner {
     const wanted = new Map<string, Dependency>();
     for (const t of this.#templates) for (const [key, dep] of t.dependencies) wanted.set(key, dep);
     this.#watcher.sync(wanted);
-  }
-
-  // Each template's own command once, then --exec once, however many files changed.
-  async #runCommands(changed: readonly TemplateState[]): Promise<void> {
-    const commands = [...new Set(changed.map((t) => t.spec.command).filter((c): c is string => !!c))];
-    if (changed.length > 0 && this.#config.exec) commands.push(this.#config.exec);
-    for (const command of commands) {
-      const result = await runCommand(command, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal });
-      if (result.ok) {
-        this.#logger.info("child", "command succeeded", { command, ms: result.durationMs });
-      } else {
-        this.#logger.error("child", result.timedOut ? "command timed out" : "command failed", { command, exitCode: result.exitCode, output: result.output });
-      }
-    }
   }
 
   /** Stops watching and waits for the cycle in flight; leaves no temp files behind. */

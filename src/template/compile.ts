@@ -4,6 +4,7 @@ import { TemplateError } from "../errors.js";
 import { dataHelpers } from "./helpers-data.js";
 import { textHelpers } from "./helpers-text.js";
 import { HelperError, type DataScope } from "./scope.js";
+import { UnsafeValueError } from "../untrusted.js";
 
 const builtins = ["if", "unless", "each", "with", "lookup", "log"];
 const helperNames = [...Object.keys(dataHelpers), ...Object.keys(textHelpers)];
@@ -33,6 +34,7 @@ interface HandlebarsFailure {
 }
 
 function describeFailure(file: string, error: unknown): TemplateError {
+  if (error instanceof UnsafeValueError) return new TemplateError(file, error.message);
   if (error instanceof HelperError) return new TemplateError(file, error.message, error.location?.line, error.location ? error.location.column + 1 : undefined);
   const failure = error as HandlebarsFailure;
   const firstLine = (failure.message ?? String(error)).split("\n");

@@ -1,3 +1,4 @@
+import { UnsafeValue } from "../untrusted.js";
 import { HelperError, type DataKind, type DataScope, type HelperLocation } from "./scope.js";
 
 interface HelperOptions {
@@ -30,6 +31,7 @@ function lookup(options: HelperOptions, kind: DataKind, arg: string, hash: Recor
 }
 
 function stringArg(value: unknown, helper: string, options: HelperOptions, optional = false): string {
+  if (value instanceof UnsafeValue) throw new HelperError(value.describe(), options.loc?.start);
   if (value === undefined && optional) return "";
   if (typeof value !== "string") throw new HelperError(`${helper}: expected a string argument, got ${value === undefined ? "nothing" : typeof value}`, options.loc?.start);
   return value;

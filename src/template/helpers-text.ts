@@ -2,6 +2,8 @@
  * Helpers for building config files. Pure functions of their arguments; Handlebars passes an
  * `options` object last, which `args()` strips.
  */
+import { UnsafeValue } from "../untrusted.js";
+
 type HelperFn = (...args: unknown[]) => unknown;
 
 /** Drops the trailing Handlebars options argument. */
@@ -11,6 +13,7 @@ export function args(all: unknown[]): unknown[] {
 
 function str(v: unknown): string {
   if (typeof v === "string") return v;
+  if (v instanceof UnsafeValue) return v.toString();
   if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
   return v === undefined || v === null || typeof v !== "object" ? "" : JSON.stringify(v);
 }
@@ -25,7 +28,7 @@ function isEmpty(value: unknown): boolean {
  * @example identifier("my.web-app") // "my_web_app"
  */
 export function identifier(value: unknown): string {
-  const id = str(value).replace(/[^A-Za-z0-9_]/g, "_");
+  const id = (value instanceof UnsafeValue ? value.raw : str(value)).replace(/[^A-Za-z0-9_]/g, "_");
   return id === "" ? "_" : /^[0-9]/.test(id) ? `_${id}` : id;
 }
 
@@ -77,4 +80,9 @@ export const textHelpers: Record<string, HelperFn> = {
   toUpper: (...a) => str(args(a)[0]).toUpperCase(),
   trim: (...a) => str(args(a)[0]).trim(),
   identifier: (...a) => identifier(args(a)[0]),
+  /** Opt-in: emits a value even when it holds control characters. */
+  raw: (...a) => {
+    const v = args(a)[0];
+    return v instanceof UnsafeValue ? v.raw : v;
+  },
 };

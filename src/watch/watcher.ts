@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { ConsulClient, ConsulResponse } from "../consul/client.js";
 import type { Dependency } from "../dependency/dependency.js";
 import { ConsulRequestError } from "../errors.js";
+import { markUnsafe } from "../untrusted.js";
 import type { Logger } from "../observe/logger.js";
 import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
 import { ProbePool } from "./probe-pool.js";
@@ -132,7 +133,7 @@ export class Watcher {
     this.#succeeded();
     entry.lastError = undefined;
     entry.index = response.index;
-    const data = dependency.normalize(response);
+    const data = markUnsafe(dependency.normalize(response), dependency.description);
     // Consul wakes a blocking query for changes that leave this view equal: not a change for us.
     if (entry.hasData && isDeepStrictEqual(entry.data, data)) return;
     entry.data = data;

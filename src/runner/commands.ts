@@ -1,0 +1,71 @@
+import { runCommand, type CommandResult } from "../child/run-command.js";
+import type { Logger } from "../observe/logger.js";
+import { keepLastGood, restore, type Candidate } from "../render/write-file.js";
+
+export interface CommandOptions {
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Runs a `--check` command against a staged candidate: `{{candidate}}` in the command becomes
+ * the candidate's path (shell-quoted), also given as $CONSULATE_CANDIDATE, with $CONSULATE_DESTINATION.
+ */
+export async function checkCandidate(command: string, candidate: Candidate, options: CommandOptions): Promise<CommandResult> {
+  return runCommand(command.replaceAll("{{candidate}}", shellQuote(candidate.path)), {
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    env: { CONSULATE_CANDIDATE: candidate.path, CONSULATE_DESTINATION: candidate.destination },
+  });
+}
+
+/** A file this cycle replaced, with what it held before. */
+export interface Swapped {
+  readonly destination: string;
+  readonly previous: string | undefined;
+  readonly command: string | undefined;
+}
+
+export interface CommandsOutcome {
+  /** Destinations restored to their previous contents because a reload failed. */
+  readonly rolledBack: readonly string[];
+}
+
+function logResult(options: CommandOptions, command: string, result: CommandResult, what: string): void {
+  if (result.ok) options.logger.info("child", `${what} succeeded`, { command, ms: result.durationMs });
+  else options.logger.error("child", result.timedOut ? `${what} timed out` : `${what} failed`, { command, exitCode: result.exitCode, output: result.output });
+}
+
+/**
+ * Runs each template's own command once, then `exec` once, however many files changed. When a
+ * command fails, the files it reloads are put back as they were and the command runs again, so
+ * the service goes on with its last good configuration; the copy that did reload is kept on disk
+ * as `<destination>.last-good`.
+ */
+export async function runCommands(swapped: readonly Swapped[], exec: string | undefined, options: CommandOptions): Promise<CommandsOutcome> {
+  const rolledBack = new Set<string>();
+  const groups = new Map<string, Swapped[]>();
+  for (const s of swapped) if (s.command) groups.set(s.command, [...(groups.get(s.command) ?? []), s]);
+  if (exec && swapped.length > 0) groups.set(exec, [...(groups.get(exec) ?? []), ...swapped]);
+
+  for (const [command, files] of groups) {
+    const result = await runCommand(command, { timeoutMs: options.timeoutMs, signal: options.signal });
+    logResult(options, command, result, "command");
+    if (result.ok) continue;
+    if (options.signal.aborted) break;
+    const toRestore = files.filter((f) => !rolledBack.has(f.destination));
+    for (const file of toRestore) {
+      await restore(file.destination, file.previous);
+      rolledBack.add(file.destination);
+    }
+    options.logger.warn("render", "reload failed: previous files restored, running the command again", { command, restored: toRestore.map((f) => f.destination) });
+    logResult(options, command, await runCommand(command, { timeoutMs: options.timeoutMs, signal: options.signal }), "command after rollback");
+  }
+  for (const file of swapped) {
+    if (!rolledBack.has(file.destination) && (file.command || exec)) await keepLastGood(file.destination);
+  }
+  return { rolledBack: [...rolledBack] };
+}
