@@ -53,7 +53,7 @@ export function markUnsafe<T>(data: T, source: string): T {
       let copy: unknown[] | undefined;
       value.forEach((item, i) => {
         const next = walk(item, `${path}${path && !path.endsWith(" ") ? " " : ""}${label(item, i)}`);
-        if (next !== item) (copy ??= [...value])[i] = next;
+        if (next !== item) (copy ??= [...(value as unknown[])])[i] = next;
       });
       return copy ?? value;
     }
