@@ -29,6 +29,8 @@ interface RawEntry {
 
 export interface ServiceOptions {
   status?: string;
+  /** The argument is the exact service name: no `tag.` or `@dc` parsing (names with dots). */
+  exact?: string;
   near?: string;
   filter?: string;
 }
@@ -69,7 +71,8 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
   readonly #defaults: QueryDefaults;
 
   constructor(arg: string, options: ServiceOptions, defaults: QueryDefaults) {
-    const parsed = parseServiceArg(arg);
+    const exact = options.exact === "true";
+    const parsed = exact ? { name: arg, datacenter: "", tag: undefined } : parseServiceArg(arg);
     this.service = parsed.name;
     this.#tag = parsed.tag;
     this.datacenter = parsed.datacenter;
@@ -77,7 +80,7 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
     this.#options = options;
     this.#defaults = defaults;
     const status = this.#statuses === "any" ? "any" : [...this.#statuses].sort().join(",");
-    this.key = dependencyKey("health.service", arg.trim(), { status, near: options.near, filter: options.filter });
+    this.key = dependencyKey("health.service", exact ? arg : arg.trim(), { status, near: options.near, filter: options.filter, exact: exact ? "true" : undefined });
     this.description = `service "${arg.trim()}"`;
   }
 

@@ -10,7 +10,7 @@ const dcOf = (arg: string) => (arg.startsWith("@") ? arg.slice(1) : arg);
 export function createDependency(kind: DataKind, arg: string, options: Readonly<Record<string, string>>, defaults: QueryDefaults): Dependency {
   switch (kind) {
     case "service":
-      return new HealthServiceDependency(arg, { status: options.status, near: options.near, filter: options.filter }, defaults);
+      return new HealthServiceDependency(arg, { status: options.status, near: options.near, filter: options.filter, exact: options.exact }, defaults);
     case "services":
       return new CatalogServicesDependency(dcOf(arg), defaults);
     case "key":

@@ -79,6 +79,17 @@ export const textHelpers: Record<string, HelperFn> = {
   toLower: (...a) => str(args(a)[0]).toLowerCase(),
   toUpper: (...a) => str(args(a)[0]).toUpperCase(),
   trim: (...a) => str(args(a)[0]).trim(),
+  hasPrefix: (...a) => str(args(a)[0]).startsWith(str(args(a)[1])),
+  trimPrefix: (...a) => {
+    const [text, prefix] = args(a).map(str) as [string, string];
+    return text.startsWith(prefix) ? text.slice(prefix.length) : text;
+  },
+  /** Values of `key=value` style tags: `(tagValues Tags "path=")` → ["/api"]. */
+  tagValues: (...a) => {
+    const [tags, prefix] = args(a);
+    const p = str(prefix);
+    return (Array.isArray(tags) ? tags : []).map(str).filter((t) => t.startsWith(p)).map((t) => t.slice(p.length));
+  },
   identifier: (...a) => identifier(args(a)[0]),
   /** Opt-in: emits a value even when it holds control characters. */
   raw: (...a) => {
