@@ -49,7 +49,7 @@ describe("shipped templates render configs that HAProxy and nginx accept", () =>
         await using consul = await ConsulAgent.create();
         for (const s of services) await consul.registerService(s);
         const out = dir.file(`${kind}-${label.replaceAll(/\W/g, "_")}.cfg`);
-        const result = await runCli(["render", "--consul", consul.address, "--once", "-t", `${templates[kind]}:${out}`], { CONSULATE_LISTEN: "127.0.0.1:18080", CONSULATE_NGINX_PID: dir.file("nginx.pid") });
+        const result = await runCli(["render", "--consul", consul.address, "--once", "-t", `${templates[kind]}:${out}`], { CONSULATE_LISTEN: "127.0.0.1:18080", CONSULATE_NGINX_PID: dir.file("nginx.pid"), CONSULATE_NGINX_ERROR_LOG: dir.file("nginx-error.log") });
         assert.equal(result.code, 0, result.stderr);
         await validate[kind](out);
         const config = await readFile(out, "utf8");
