@@ -1,20 +1,43 @@
 #!/usr/bin/env bash
-# The main job in two minutes: a real Consul agent, consulate rendering a config from its catalog,
-# instances coming and going, the file following them. Cleans up everything it started.
+# The main job, end to end on this machine: a Consul agent, Docker, HAProxy, and consulate in
+# between (registrator + renderer in one process). Starts three web containers, shows requests
+# spreading over them, stops one and shows the config follow. Cleans up everything it started.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bash "$root/scripts/setup.sh"
 consul="$root/.cache/consul/usr/bin/consul"
 work=$(mktemp -d)
+image=consulate-demo/busybox:1.0
 pids=()
+started_dockerd=""
+containers=()
+say() { printf '\n\033[1mdemo:\033[0m %s\n' "$*"; }
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  set +e
+  say "cleaning up"
+  [ ${#containers[@]} -gt 0 ] && docker rm -f "${containers[@]}" >/dev/null 2>&1
+  [ -s "$work/haproxy.pid" ] && kill "$(cat "$work/haproxy.pid")" 2>/dev/null
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[i]}" 2>/dev/null; sleep 0.3; done
+  wait 2>/dev/null
+  if [ -n "$started_dockerd" ]; then kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
-say() { printf '\n\033[1mdemo:\033[0m %s\n' "$*"; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+if ! docker version >/dev/null 2>&1; then
+  say "no Docker engine answers: starting dockerd"
+  dockerd >"$work/dockerd.log" 2>&1 &
+  started_dockerd=$!
+  for _ in $(seq 100); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
+fi
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+  say "building a tiny web image from Debian's busybox-static (no registry needed)"
+  mkdir -p "$work/rootfs/bin" "$work/rootfs/www" "$work/rootfs/tmp"
+  cp /bin/busybox "$work/rootfs/bin/busybox"
+  for a in sh httpd echo; do ln -s busybox "$work/rootfs/bin/$a"; done
+  tar -C "$work/rootfs" -c . | docker import - "$image" >/dev/null
+fi
 
 http=$(port)
 say "starting a Consul 1.8.7 dev agent on 127.0.0.1:$http"
@@ -22,29 +45,37 @@ say "starting a Consul 1.8.7 dev agent on 127.0.0.1:$http"
   -serf-lan-port "$(port)" -serf-wan-port "$(port)" -grpc-port -1 >"$work/consul.log" 2>&1 &
 pids+=($!)
 until curl -sf "127.0.0.1:$http/v1/status/leader" | grep -q ':'; do sleep 0.2; done
-api() { curl -sf -X PUT "127.0.0.1:$http/v1/agent/service/$1" ${2:+-d "$2"} >/dev/null; }
 
-say "registering web-1 and web-2 (tagged http) and a database (not tagged)"
-api register '{"ID":"web-1","Name":"web","Port":8081,"Tags":["http"]}'
-api register '{"ID":"web-2","Name":"web","Port":8082,"Tags":["http"]}'
-api register '{"ID":"db-1","Name":"db","Port":5432}'
-
-say "starting: consulate render --template services.hbs:$work/backends.cfg --exec 'echo reload'"
-node "$root/dist/src/cli/main.js" render --consul "127.0.0.1:$http" --log-format text \
-  --template "$root/examples/render-demo/services.hbs:$work/backends.cfg" --exec "echo '   (the reload command ran)'" &
+listen=$(port)
+config="$work/haproxy.cfg"
+say "starting consulate: registrator + renderer in one process, HAProxy on 127.0.0.1:$listen"
+echo "      consulate render --registrator --template templates/haproxy.hbs:haproxy.cfg \\"
+echo "        --check 'haproxy -c -q -f {{candidate}}' --exec 'reload-haproxy.sh haproxy.cfg haproxy.pid'"
+CONSULATE_LISTEN="127.0.0.1:$listen" node "$root/dist/src/cli/main.js" render --registrator --consul "127.0.0.1:$http" \
+  --hostname demo --log-format text --log-level warn \
+  --template "$root/templates/haproxy.hbs:$config" --check "haproxy -c -q -f {{candidate}}" \
+  --exec "$root/examples/haproxy-sidecar/reload-haproxy.sh $config $work/haproxy.pid" &
 pids+=($!)
-wait_for() { for _ in $(seq 100); do grep -q "$1" "$work/backends.cfg" 2>/dev/null && return 0; sleep 0.1; done; echo "timed out"; exit 1; }
-wait_for "web_2"
-say "rendered file:"; cat "$work/backends.cfg"
+for _ in $(seq 100); do [ -s "$work/haproxy.pid" ] && break; sleep 0.1; done
 
-say "a third instance appears: web-3"
-api register '{"ID":"web-3","Name":"web","Port":8083,"Tags":["http"]}'
-wait_for "web_3"
-cat "$work/backends.cfg"
+say "starting three web containers: docker run -p 8080 -e SERVICE_NAME=web -e SERVICE_TAGS=http …"
+for n in web-a web-b web-c; do
+  docker run -d --name "demo-$n" -p 127.0.0.1::8080 -e SERVICE_NAME=web -e SERVICE_TAGS=http -e NAME="$n" "$image" \
+    sh -c 'echo "hello from $NAME" > /www/index.html; exec httpd -f -p 8080 -h /www' >/dev/null
+  containers+=("demo-$n")
+done
+for _ in $(seq 100); do [ "$(grep -c '^    server ' "$config" 2>/dev/null)" = 3 ] && break; sleep 0.1; done
+say "consulate registered them in Consul and rendered the HAProxy backend:"
+sed -n '/^backend b.*web/,$p' "$config"
+say "nine requests to http://web.localhost through HAProxy:"
+sleep 0.5
+for _ in $(seq 9); do curl -s -H "Host: web.localhost" "127.0.0.1:$listen/"; done | sort | uniq -c
 
-say "web-1 leaves"
-api deregister/web-1
-for _ in $(seq 100); do grep -q "web_1" "$work/backends.cfg" || break; sleep 0.1; done
-cat "$work/backends.cfg"
-
-say "done: stopping consulate and Consul"
+say "stopping demo-web-b"
+docker stop -t 1 demo-web-b >/dev/null
+for _ in $(seq 100); do [ "$(grep -c '^    server ' "$config")" = 2 ] && break; sleep 0.1; done
+say "the backend now:"
+sed -n '/^backend b.*web/,$p' "$config"
+say "nine more requests: HAProxy keeps serving the other two"
+for _ in $(seq 9); do curl -s -H "Host: web.localhost" "127.0.0.1:$listen/"; done | sort | uniq -c
+say "done"
