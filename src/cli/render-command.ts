@@ -32,6 +32,8 @@ export function renderCommand(): Command {
     .option("--once", "render every template once all its data is there, run commands, exit")
     .option("--once-timeout <dur>", "with --once: give up after this long", "60s")
     .option("--dry", "print what would change as a unified diff per file; write nothing, run nothing")
+    .option("--guard-shrink <percent>", "hold back a change that empties a service or shrinks it by more than this, until it persists (off by default)")
+    .option("--guard-hold <dur>", "with --guard-shrink: how long a shrink must persist before it is written (default 30s)")
     .option("--max-stale <dur>", "allow stale reads from any server up to this lag")
     .option("--max-connections <n>", "concurrent connections to the agent (default 48)")
     .option("--command-timeout <dur>", "kill a command after this long (default 30s)")

@@ -23,6 +23,8 @@ export interface RenderFlags {
   onceTimeout?: string;
   dry?: boolean;
   maxStale?: string;
+  guardShrink?: string;
+  guardHold?: string;
   maxConnections?: string;
   commandTimeout?: string;
   blockingWait?: string;
@@ -47,6 +49,15 @@ function resolveWait(flag: string | undefined, file: RenderFileConfig["wait"]): 
   if (typeof file === "string") return parseWait(file, "wait");
   const minMs = durationOf(file.min, "wait.min", 0);
   return { minMs, maxMs: durationOf(file.max, "wait.max", minMs * 4) };
+}
+
+function resolveGuard(flags: RenderFlags, file: RenderFileConfig): ResolvedRenderConfig["guard"] {
+  if (flags.guardShrink === undefined) return file.guard ? { maxShrinkPercent: file.guard.maxShrinkPercent, holdMs: durationOf(file.guard.hold, "guard.hold", 0) } : undefined;
+  const maxShrinkPercent = Number(flags.guardShrink);
+  if (!Number.isFinite(maxShrinkPercent) || maxShrinkPercent < 0 || maxShrinkPercent > 100) {
+    throw new ConfigError(`--guard-shrink: expected a percentage from 0 to 100, got "${flags.guardShrink}"`);
+  }
+  return { maxShrinkPercent, holdMs: durationOf(flags.guardHold, "--guard-hold", 30_000) };
 }
 
 function resolveLogLevel(value: string | undefined): LogLevel {
@@ -90,6 +101,7 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
     onceTimeoutMs: durationOf(flags.onceTimeout ?? file.onceTimeout, "--once-timeout", 60_000),
     dry: flags.dry ?? false,
     maxStaleMs: durationOf(flags.maxStale ?? file.maxStale, "--max-stale", 0),
+    guard: resolveGuard(flags, file),
     blockingWaitMs: durationOf(flags.blockingWait ?? file.blockingWait, "--blocking-wait", 60_000),
     log: Object.freeze({ level: resolveLogLevel(flags.logLevel ?? file.logLevel), format }),
   });

@@ -32,6 +32,8 @@ export interface ResolvedRenderConfig {
   readonly onceTimeoutMs: number;
   readonly dry: boolean;
   readonly maxStaleMs: number;
+  /** Empty-file guard; undefined = off. */
+  readonly guard: { readonly maxShrinkPercent: number; readonly holdMs: number } | undefined;
   readonly blockingWaitMs: number;
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
 }

@@ -29,6 +29,11 @@ export const renderFileSchema = z
     commandTimeout: duration.optional(),
     wait: z.union([z.string(), z.object({ min: duration, max: duration.optional() }).strict()]).optional(),
     maxStale: duration.optional(),
+    guard: z
+      .object({ maxShrinkPercent: z.number().min(0).max(100), hold: duration })
+      .strict()
+      .optional()
+      .describe("hold back a change that empties a service or shrinks it by more than maxShrinkPercent, until it has persisted for hold"),
     onceTimeout: duration.optional(),
     blockingWait: duration.optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),

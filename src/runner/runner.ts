@@ -9,6 +9,7 @@ import { readIfExists, stageWrite } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
 import { Watcher } from "../watch/watcher.js";
 import { checkCandidate, runCommands, type Swapped } from "./commands.js";
+import { shrinkViolation } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
 import { RenderScope } from "./render-scope.js";
 
@@ -30,6 +31,10 @@ interface TemplateState {
   lastError: string | undefined;
   /** What the destination held before this cycle's write (for rollback). */
   previous: string | undefined;
+  /** Instances per service dependency at the last write (the empty-file guard compares with it). */
+  counts: Map<string, number> | undefined;
+  /** When the guard first held back the current shrink. */
+  guardSince: number | undefined;
   /** When the last render pass ended and how long it took (performance.now() ms). */
   lastPassEnd: number;
   lastPassMs: number;
@@ -119,7 +124,7 @@ export class Runner {
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source);
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, lastPassEnd: 0, lastPassMs: 0 });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, counts: undefined, guardSince: undefined, lastPassEnd: 0, lastPassMs: 0 });
     }
     for (const t of this.#templates) {
       const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
@@ -254,6 +259,8 @@ export class Runner {
       if (diff) this.#stdout.write(diff);
       return diff ? "written" : "unchanged";
     }
+    const counts = this.#serviceCounts(scope.used);
+    if (this.#guardHolds(t, counts)) return "failed";
     const candidate = await stageWrite(t.spec.destination, output);
     if (!candidate) {
       this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
@@ -271,8 +278,41 @@ export class Runner {
     }
     const inPlace = await candidate.commit();
     t.previous = candidate.previous;
+    t.counts = counts;
     this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
     return "written";
+  }
+
+  #serviceCounts(used: ReadonlyMap<string, Dependency>): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [key, dependency] of used) {
+      const { data } = this.#watcher.read(key);
+      if (dependency.service !== undefined && Array.isArray(data)) counts.set(dependency.description, data.length);
+    }
+    return counts;
+  }
+
+  // The empty-file guard (off unless configured): hold a big shrink until it has persisted.
+  #guardHolds(t: TemplateState, counts: ReadonlyMap<string, number>): boolean {
+    const guard = this.#config.guard;
+    const violation = guard && t.counts ? shrinkViolation(t.counts, counts, guard.maxShrinkPercent) : undefined;
+    if (!guard || !violation) {
+      t.guardSince = undefined;
+      return false;
+    }
+    const now = performance.now();
+    t.guardSince ??= now;
+    const left = t.guardSince + guard.holdMs - now;
+    if (left <= 0) {
+      this.#logger.warn("render", "guard: the shrink persisted, writing it", { destination: t.spec.destination, change: violation });
+      t.guardSince = undefined;
+      return false;
+    }
+    this.#logger.warn("render", "guard: holding the last file back", { destination: t.spec.destination, change: violation, holdMs: Math.round(left) });
+    t.lastError = `guard: ${violation}`;
+    this.#dirty.add(t);
+    this.#retryLater(left);
+    return true;
   }
 
   #dependenciesChanged = true;

@@ -152,4 +152,24 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     await cli.waitForLog((l) => l.msg === "reloaded configuration and templates");
     assert.equal((await cli.stop("SIGINT")).code, 0);
   });
+
+  it("--guard-shrink holds back a change that empties a service until it has persisted", async () => {
+    for (const i of [1, 2, 3, 4]) await consul.registerService({ ID: `guard-${i}`, Name: "guarded", Port: 6000 + i });
+    const source = await dir.write("guard.hbs", '{{#each (service "guarded")}}{{Port}} {{/each}}');
+    const out = dir.file("guard.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--guard-shrink", "50", "--guard-hold", "2s", "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "6001 6002 6003 6004 ");
+    // -25%: within the limit, written at once.
+    await consul.deregisterService("guard-4");
+    await waitForFile(out, (c) => c === "6001 6002 6003 ");
+    // -67%: held back while the hold lasts, then written.
+    await consul.deregisterService("guard-3");
+    await consul.deregisterService("guard-2");
+    await cli.waitForLog((l) => l.msg === "guard: holding the last file back");
+    const heldAt = Date.now();
+    assert.equal(await readFile(out, "utf8"), "6001 6002 6003 ");
+    await waitForFile(out, (c) => c === "6001 ");
+    assert.ok(Date.now() - heldAt >= 1_000, "written only after the hold");
+    assert.equal((await cli.stop()).code, 0);
+  });
 });
