@@ -111,13 +111,14 @@ export class DockerDaemon {
     return Number(out.split("\n")[0]!.split(":").at(-1));
   }
 
+  /** Removes every container of this daemon. */
+  async removeAllContainers(): Promise<void> {
+    const ids = (await this.docker("ps", "-aq")).split("\n").filter(Boolean);
+    if (ids.length > 0) await this.docker("rm", "-f", ...ids);
+  }
+
   async close(): Promise<void> {
-    try {
-      const ids = (await this.docker("ps", "-aq")).split("\n").filter(Boolean);
-      if (ids.length) await this.docker("rm", "-f", ...ids);
-    } catch {
-      // daemon already down
-    }
+    await this.removeAllContainers().catch(() => undefined);
     await this.stop();
     await run("ip", ["link", "del", this.bridge]).catch(() => undefined);
     await rm(this.dir, { recursive: true, force: true }).catch(() => undefined);

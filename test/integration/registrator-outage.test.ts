@@ -18,10 +18,7 @@ describe("consulate registrator when Docker or Consul go away, and inside the re
   after(async () => {
     await Promise.all([docker?.close(), dir?.[Symbol.asyncDispose]()]);
   });
-  afterEach(async () => {
-    const ids = (await docker.docker("ps", "-aq")).split("\n").filter(Boolean);
-    if (ids.length > 0) await docker.docker("rm", "-f", ...ids);
-  });
+  afterEach(() => docker.removeAllContainers());
 
   it("dockerd restarts: reconnects, removes services of containers that died meanwhile, follows new ones", async () => {
     await using consul = await ConsulAgent.create();

@@ -21,10 +21,7 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     [consul, docker] = await Promise.all([ConsulAgent.create({ config: { enable_script_checks: true } }), DockerDaemon.create()]);
   });
   // A failed test must not leave containers that later tests' registrators would see.
-  afterEach(async () => {
-    const ids = (await docker.docker("ps", "-aq")).split("\n").filter(Boolean);
-    if (ids.length > 0) await docker.docker("rm", "-f", ...ids);
-  });
+  afterEach(() => docker.removeAllContainers());
   after(async () => {
     await Promise.all([consul?.close(), docker?.close()]);
   });
