@@ -80,14 +80,16 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     await docker.docker("rm", "-f", "unnamed", "named", "ignored");
   });
 
-  it("HTTP, TCP and script checks are registered, and a healthy container is passing at once", async () => {
+  it("HTTP, TCP, script and TTL checks are registered, and a healthy container is passing at once", async () => {
     await docker.runContainer("--name", "checked-http", "-p", "8080", "-e", "SERVICE_CHECK_HTTP=/index.html", "-e", "SERVICE_CHECK_INTERVAL=1h", testImage, ...httpd);
     await docker.runContainer("--name", "checked-tcp", "-p", "8080", "-e", "SERVICE_CHECK_TCP=true", "-e", "SERVICE_CHECK_INTERVAL=1h", testImage, ...httpd);
     await docker.runContainer("--name", "checked-script", "-p", "8080", "-e", "SERVICE_CHECK_SCRIPT=test $SERVICE_PORT -gt 0", "-e", "SERVICE_CHECK_INTERVAL=1s", testImage, ...httpd);
     await docker.runContainer("--name", "broken-http", "-p", "8080", "-e", "SERVICE_CHECK_HTTP=/missing", "-e", "SERVICE_CHECK_INTERVAL=1h", testImage, ...httpd);
+    await docker.runContainer("--name", "checked-ttl", "-p", "8080", "-e", "SERVICE_CHECK_TTL=30s", "-e", "SERVICE_CHECK_INITIAL_STATUS=warning", testImage, ...httpd);
     const { cli, prefix, host } = registrator();
     await using _ = cli;
-    await waitForServices(consul, prefix, (s) => s.length === 4);
+    await waitForServices(consul, prefix, (s) => s.length === 5);
+    assert.deepEqual((await checksOf(consul, `${host}:checked-ttl:8080`)).map((c) => c.Status), ["warning"]);
     // Interval 1h: Consul has not run these checks yet; their state comes from consulate's probe.
     assert.deepEqual((await checksOf(consul, `${host}:checked-http:8080`)).map((c) => c.Status), ["passing"]);
     assert.deepEqual((await checksOf(consul, `${host}:checked-tcp:8080`)).map((c) => c.Status), ["passing"]);
@@ -96,7 +98,7 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     const deadline = Date.now() + 10_000;
     while ((await checksOf(consul, script))[0]?.Status !== "passing" && Date.now() < deadline) await sleep(100);
     assert.equal((await checksOf(consul, script))[0]?.Status, "passing");
-    await docker.docker("rm", "-f", "checked-http", "checked-tcp", "checked-script", "broken-http");
+    await docker.docker("rm", "-f", "checked-http", "checked-tcp", "checked-script", "broken-http", "checked-ttl");
   });
 
   it("--ttl keeps a TTL check passing for longer than the TTL while the container runs", async () => {

@@ -172,4 +172,20 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     assert.ok(Date.now() - heldAt >= 1_000, "written only after the hold");
     assert.equal((await cli.stop()).code, 0);
   });
+
+  it("refuses catalog values with control characters, naming service, instance and field; the file stays", async () => {
+    await consul.registerService({ ID: "hostile-1", Name: "hostile", Port: 6101, Tags: ["ok"] });
+    const source = await dir.write("hostile.hbs", '{{#each (service "hostile")}}server {{ID}}:{{Port}} # {{join Tags ","}}\n{{/each}}');
+    const out = dir.file("hostile.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "server hostile-1:6101 # ok\n");
+    // Anyone who can register a service can try to inject a line into the config.
+    await consul.registerService({ ID: "hostile-2", Name: "hostile", Port: 6102, Tags: ["x\nbackend evil\n  server evil 10.0.0.66:80"] });
+    await cli.waitForLog((l) => l.msg === "render failed; the last good output stays" && /service "hostile": ID "hostile-2", field Tags \[0\] contains a control character \(U\+000A\)/.test(String(l.error)));
+    assert.equal(await readFile(out, "utf8"), "server hostile-1:6101 # ok\n");
+    await consul.deregisterService("hostile-2");
+    await consul.registerService({ ID: "hostile-3", Name: "hostile", Port: 6103, Tags: ["fine"] });
+    await waitForFile(out, (c) => c === "server hostile-1:6101 # ok\nserver hostile-3:6103 # fine\n");
+    assert.equal((await cli.stop()).code, 0);
+  });
 });
