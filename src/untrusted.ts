@@ -34,6 +34,15 @@ export class UnsafeValue {
   }
 }
 
+function hasUnsafe(value: unknown): boolean {
+  if (typeof value === "string") return unsafe.test(value);
+  if (Array.isArray(value)) return value.some(hasUnsafe);
+  if (value && typeof value === "object" && !(value instanceof UnsafeValue)) {
+    for (const key in value) if (hasUnsafe((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
 function label(item: unknown, index: number): string {
   if (item && typeof item === "object") {
     const o = item as Record<string, unknown>;
@@ -47,6 +56,8 @@ function label(item: unknown, index: number): string {
  * naming `source` and the field. Values without one are returned as they are (same objects).
  */
 export function markUnsafe<T>(data: T, source: string): T {
+  // Almost all data is clean: a scan without building field paths decides whether to walk.
+  if (!hasUnsafe(data)) return data;
   const walk = (value: unknown, path: string): unknown => {
     if (typeof value === "string") return unsafe.test(value) ? new UnsafeValue(value, `${source}: ${path || "value"}`) : value;
     if (Array.isArray(value)) {
