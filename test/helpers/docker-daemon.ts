@@ -31,6 +31,8 @@ export class DockerDaemon {
     const n = (process.pid * 7 + bridgeCounter++) % 250;
     const bridge = `csl${process.pid % 10000}x${bridgeCounter}`;
     const subnet = `172.30.${n}`;
+    // A bridge left by a killed run of a process with the same pid would make `add` fail.
+    await run("ip", ["link", "del", bridge]).catch(() => undefined);
     await run("ip", ["link", "add", "name", bridge, "type", "bridge"]);
     await run("ip", ["addr", "add", `${subnet}.1/24`, "dev", bridge]);
     await run("ip", ["link", "set", bridge, "up"]);
