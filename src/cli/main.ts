@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ConsulateError } from "../errors.js";
 import { registratorCommand } from "./registrator-command.js";
 import { renderCommand } from "./render-command.js";
+import { validateCommand } from "./validate-command.js";
 import { packageVersion } from "./version.js";
 
 /** The error boundary: the only place that writes errors to the terminal and exits. */
@@ -13,7 +14,8 @@ async function main(argv: string[]): Promise<number> {
     .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .addCommand(renderCommand())
-    .addCommand(registratorCommand());
+    .addCommand(registratorCommand())
+    .addCommand(validateCommand());
   try {
     await program.parseAsync(argv);
     return 0;
