@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "../observe/logger.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
 import { Registrator } from "../registrator/registrator.js";
 import { onSignals } from "./signals.js";
+import type { Metrics } from "../observe/metrics.js";
 
 /** The registrator's flags, shared by `consulate registrator` and `consulate render --registrator`. */
 export function addRegistratorOptions(command: Command): Command {
@@ -48,10 +49,10 @@ async function waitForConsul(client: ConsulClient, config: ResolvedRegistrator, 
 }
 
 /** Starts a registrator on a shared Consul client; the caller closes it. */
-export async function startRegistrator(flags: RegistratorFlags, client: ConsulClient, logger: Logger, signal: AbortSignal): Promise<Registrator> {
+export async function startRegistrator(flags: RegistratorFlags, client: ConsulClient, logger: Logger, signal: AbortSignal, metrics?: Metrics): Promise<Registrator> {
   const config = resolveRegistratorConfig(flags, process.env);
   await waitForConsul(client, config, logger, signal);
-  const registrator = new Registrator(new DockerodeEngine(config.dockerAddress), new AgentRegistry(client, config.hostname), config, logger);
+  const registrator = new Registrator(new DockerodeEngine(config.dockerAddress), new AgentRegistry(client, config.hostname), config, logger, metrics);
   await registrator.start();
   logger.info("registrator", "following Docker events", { docker: config.dockerAddress, hostname: config.hostname });
   return registrator;

@@ -9,11 +9,15 @@ import type { Registrator } from "../registrator/registrator.js";
 import type { RegistratorFlags } from "../config/resolve-registrator.js";
 import { addRegistratorOptions, startRegistrator } from "./registrator-command.js";
 import { onSignals } from "./signals.js";
+import type { Server } from "node:http";
+import { Metrics } from "../observe/metrics.js";
+import { startStatusServer } from "../observe/status-server.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 interface RenderCommandFlags extends RenderFlags, RegistratorFlags {
   registrator?: boolean;
+  listen?: string;
 }
 
 export function renderCommand(): Command {
@@ -40,6 +44,7 @@ export function renderCommand(): Command {
     .addOption(new Option("--blocking-wait <dur>", "wait time of each blocking query (default 60s)").hideHelp())
     .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
     .addOption(new Option("--log-format <format>", "json (default when stderr is not a terminal) or text").choices(["json", "text"]))
+    .option("--listen <host:port>", "serve /metrics, /healthz, /readyz and /status here (off by default)")
     .option("--registrator", "also run the registrator in this process (the sidecar); takes the registrator's flags");
   return addRegistratorOptions(command)
     .addHelpText(
@@ -64,13 +69,19 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
   const controller = new AbortController();
   let runner: Runner | undefined;
   let registrator: Registrator | undefined;
+  let server: Server | undefined;
+  const metrics = new Metrics();
   const stopSignals = onSignals(["SIGTERM", "SIGINT"], (signal) => {
     logger.info("cli", "stopping", { signal });
     controller.abort();
   });
   try {
-    runner = await startRunner(config, client, logger);
-    if (flags.registrator) registrator = await startRegistrator(flags, client, logger, controller.signal);
+    runner = await startRunner(config, client, logger, metrics);
+    if (flags.listen) {
+      server = await startStatusServer(flags.listen, { runner: () => runner, registrator: () => registrator, client, metrics });
+      logger.info("cli", "serving metrics and status", { listen: flags.listen });
+    }
+    if (flags.registrator) registrator = await startRegistrator(flags, client, logger, controller.signal, metrics);
     if (config.once) {
       await Promise.race([runner.untilOnceDone(), aborted(controller.signal)]);
       return;
@@ -80,7 +91,7 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
       reloading = reloading.then(async () => {
         try {
           const next = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
-          const started = await startRunner(next, client, logger);
+          const started = await startRunner(next, client, logger, metrics);
           await runner?.close();
           runner = started;
           config = next;
@@ -97,6 +108,7 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
     if (!controller.signal.aborted) throw error;
   } finally {
     stopSignals();
+    server?.close();
     await registrator?.close();
     await runner?.close();
     client.close();
@@ -107,8 +119,8 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 }
 
-async function startRunner(config: ResolvedRenderConfig, client: ConsulClient, logger: Logger): Promise<Runner> {
-  const runner = new Runner({ config, client, logger });
+async function startRunner(config: ResolvedRenderConfig, client: ConsulClient, logger: Logger, metrics: Metrics): Promise<Runner> {
+  const runner = new Runner({ config, client, logger, metrics });
   try {
     await runner.start();
   } catch (error) {

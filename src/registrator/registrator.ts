@@ -5,6 +5,7 @@ import type { DockerEngine } from "../docker/client.js";
 import type { ContainerInfo } from "../docker/container.js";
 import { ConsulRequestError } from "../errors.js";
 import type { Logger } from "../observe/logger.js";
+import type { Metrics } from "../observe/metrics.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import { probe } from "./probe.js";
 import { servicesFor, type ModelOptions, type PlannedService, type ServiceDefinition } from "./service-model.js";
@@ -60,6 +61,7 @@ export class Registrator {
     private readonly registry: AgentRegistry,
     private readonly options: RegistratorOptions,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {
     setMaxListeners(0, this.#controller.signal);
   }
@@ -129,6 +131,7 @@ export class Registrator {
       try {
         const since = lastNano === undefined ? undefined : Number(lastNano / 1_000_000n) / 1000;
         events = await this.#openEvents(since);
+        this.metrics?.dockerReconnects.inc();
       } catch {
         return;
       }
@@ -198,6 +201,7 @@ export class Registrator {
         if (desired.has(serviceId)) continue;
         await this.registry.deregister(serviceId, signal);
         state.services.delete(serviceId);
+        this.metrics?.registrations.inc({ action: "deregister" });
         changed = true;
         this.logger.info("registrator", "deregistered", { service: registered.definition.Name, id: serviceId, container: info?.name ?? id.slice(0, 12), exitCode: info?.running === false ? info.exitCode : undefined });
       }
@@ -233,12 +237,14 @@ export class Registrator {
       if (check.CheckID.endsWith(":docker-health") && check.Status) await this.registry.updateTtl(check.CheckID, check.Status, this.#controller.signal);
     }
     state.services.set(definition.ID, { definition, spec });
+    this.metrics?.registrations.inc({ action: "register" });
     this.logger.info("registrator", "registered", { service: definition.Name, id: definition.ID, address: definition.Address || undefined, port: definition.Port, container: id.slice(0, 12) });
     return true;
   }
 
   #retry(id: string, state: ContainerState): void {
     if (this.#controller.signal.aborted) return;
+    this.metrics?.registrations.inc({ action: "error" });
     clearTimeout(state.retryTimer);
     state.retryTimer = setTimeout(() => {
       state.retryTimer = undefined;

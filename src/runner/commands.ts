@@ -1,11 +1,13 @@
 import { runCommand, type CommandResult } from "../child/run-command.js";
 import type { Logger } from "../observe/logger.js";
+import type { Metrics } from "../observe/metrics.js";
 import { keepLastGood, restore, type Candidate } from "../render/write-file.js";
 
 export interface CommandOptions {
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
 }
 
 const shellQuote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
@@ -35,6 +37,8 @@ export interface CommandsOutcome {
 }
 
 function logResult(options: CommandOptions, command: string, result: CommandResult, what: string): void {
+  options.metrics?.commands.inc({ result: result.ok ? "success" : "failure" });
+  options.metrics?.commandSeconds.observe(result.durationMs / 1000);
   if (result.ok) options.logger.info("child", `${what} succeeded`, { command, ms: result.durationMs });
   else options.logger.error("child", result.timedOut ? `${what} timed out` : `${what} failed`, { command, exitCode: result.exitCode, output: result.output });
 }

@@ -4,6 +4,7 @@ import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.
 import type { Dependency } from "../dependency/dependency.js";
 import { OnceTimeoutError, TemplateError } from "../errors.js";
 import type { Logger } from "../observe/logger.js";
+import type { Metrics } from "../observe/metrics.js";
 import { unifiedDiff } from "../render/diff.js";
 import { readIfExists, stageWrite } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
@@ -19,6 +20,18 @@ export interface RunnerOptions {
   readonly logger: Logger;
   /** Where `--dry` prints its diffs. */
   readonly stdout?: NodeJS.WritableStream;
+  readonly metrics?: Metrics;
+}
+
+/** One template as the status endpoint shows it. */
+export interface TemplateStatus {
+  readonly source: string;
+  readonly destination: string;
+  readonly rendered: boolean;
+  readonly lastRenderAt: string | undefined;
+  readonly lastError: string | undefined;
+  readonly missing: readonly string[];
+  readonly dependencies: readonly { description: string; index: number; hasData: boolean; instances: number | undefined }[];
 }
 
 interface TemplateState {
@@ -38,6 +51,7 @@ interface TemplateState {
   /** When the last render pass ended and how long it took (performance.now() ms). */
   lastPassEnd: number;
   lastPassMs: number;
+  lastRenderAt: Date | undefined;
 }
 
 /** What one render cycle did. */
@@ -80,6 +94,7 @@ export class Runner {
   readonly #dependencyCache = new Map<string, Dependency>();
   readonly #quiescence: Quiescence;
   readonly #stdout: NodeJS.WritableStream;
+  readonly #metrics: Metrics | undefined;
   readonly #controller = new AbortController();
   #fileWatcher: FSWatcher | undefined;
   #cycle: Promise<void> = Promise.resolve();
@@ -94,6 +109,7 @@ export class Runner {
     this.#config = options.config;
     this.#logger = options.logger;
     this.#stdout = options.stdout ?? process.stdout;
+    this.#metrics = options.metrics;
     const { config } = options;
     this.#watcher = new Watcher({
       client: options.client,
@@ -109,12 +125,30 @@ export class Runner {
       maxDirectWatches: Math.max(1, config.consul.maxConnections - connectionReserve),
       poolConcurrency,
       onChange: (key) => this.#dependencyChanged(key),
+      metrics: options.metrics,
     });
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
   }
 
   get watcher(): Watcher {
     return this.#watcher;
+  }
+
+  /** Every template's state, for /status and /healthz. */
+  status(): TemplateStatus[] {
+    return this.#templates.map((t) => ({
+      source: t.spec.source,
+      destination: t.spec.destination,
+      rendered: t.rendered,
+      lastRenderAt: t.lastRenderAt?.toISOString(),
+      lastError: t.lastError,
+      missing: [...t.missing],
+      dependencies: [...t.dependencies.values()].map((d) => {
+        const { hasData, data } = this.#watcher.read(d.key);
+        const state = this.#watcher.states().find((x) => x.key === d.key);
+        return { description: d.description, index: state?.index ?? 0, hasData, instances: Array.isArray(data) ? data.length : undefined };
+      }),
+    }));
   }
 
   /**
@@ -124,7 +158,7 @@ export class Runner {
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source);
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, counts: undefined, guardSince: undefined, lastPassEnd: 0, lastPassMs: 0 });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, counts: undefined, guardSince: undefined, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
     }
     for (const t of this.#templates) {
       const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
@@ -202,14 +236,23 @@ export class Runner {
     const changed: TemplateState[] = [];
     for (const t of batch) {
       const result = await this.#renderOne(t);
+      this.#metrics?.renders.inc({ template: t.spec.destination, result });
+      if (result === "written") {
+        t.lastRenderAt = new Date();
+        this.#metrics?.lastRender.set({ template: t.spec.destination }, t.lastRenderAt.getTime() / 1000);
+      }
       if (result === "written" || result === "unchanged") rendered.push(t.spec.destination);
       if (result === "written") changed.push(t);
     }
     this.#syncWatches();
     if (!this.#config.dry && changed.length > 0) {
       const swapped: Swapped[] = changed.map((t) => ({ destination: t.spec.destination, previous: t.previous, command: t.spec.command }));
-      const { rolledBack } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger });
-      for (const t of changed) if (rolledBack.includes(t.spec.destination)) t.lastError = "reload failed; previous file restored";
+      const { rolledBack } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger, metrics: this.#metrics });
+      for (const t of changed) {
+        if (!rolledBack.includes(t.spec.destination)) continue;
+        t.lastError = "reload failed; previous file restored";
+        this.#metrics?.rollbacks.inc({ template: t.spec.destination });
+      }
     }
     const waiting = this.#templates.filter((t) => !t.rendered).map((t) => t.spec.destination);
     this.onCycle?.({ rendered, changed: changed.map((t) => t.spec.destination), waiting });
@@ -272,6 +315,7 @@ export class Runner {
       if (!result.ok) {
         await candidate.discard();
         t.lastError = `check failed (exit ${result.exitCode ?? "?"})`;
+        this.#metrics?.checkFailures.inc({ template: t.spec.destination });
         this.#logger.error("render", "check failed: destination untouched, no reload", { destination: t.spec.destination, command: check, exitCode: result.exitCode, output: result.output });
         return "failed";
       }

@@ -4,6 +4,7 @@ import type { Dependency } from "../dependency/dependency.js";
 import { ConsulRequestError } from "../errors.js";
 import { markUnsafe } from "../untrusted.js";
 import type { Logger } from "../observe/logger.js";
+import type { Metrics } from "../observe/metrics.js";
 import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
 import { ProbePool } from "./probe-pool.js";
 
@@ -17,6 +18,7 @@ export interface WatcherOptions {
   readonly poolConcurrency: number;
   /** Called when a dependency's data is first known or changes. */
   readonly onChange: (key: string) => void;
+  readonly metrics?: Metrics | undefined;
 }
 
 interface Entry {
@@ -53,6 +55,11 @@ export class Watcher {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** False after a request found the agent unreachable, until one succeeds again. */
+  get reachable(): boolean | undefined {
+    return this.#reachable;
   }
 
   /** The data of a dependency, or `undefined` when none has arrived yet. */
@@ -131,6 +138,7 @@ export class Watcher {
     const entry = this.#entries.get(dependency.key);
     if (!entry || entry.dependency !== dependency) return;
     this.#succeeded();
+    this.options.metrics?.wakeups.inc();
     entry.lastError = undefined;
     entry.index = response.index;
     const data = markUnsafe(dependency.normalize(response), dependency.description);
@@ -151,6 +159,7 @@ export class Watcher {
     const message = error instanceof Error ? error.message : String(error);
     // No HTTP answer at all: the agent is unreachable. An HTTP error belongs to this query.
     const unreachable = !(error instanceof ConsulRequestError) || error.statusCode === undefined;
+    this.options.metrics?.consulErrors.inc({ kind: unreachable ? "unreachable" : "http" });
     if (unreachable) {
       if (this.#reachable !== false) {
         this.options.logger.warn("watch", "waiting for Consul, retrying with backoff", { consul: this.options.client.address, error: message });

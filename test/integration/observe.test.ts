@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { CliProcess, waitForFile } from "../helpers/cli.js";
+import { ConsulAgent } from "../helpers/consul-agent.js";
+import { freePort } from "../helpers/ports.js";
+import { WorkDir } from "../helpers/workdir.js";
+
+async function get(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url);
+  return { status: res.status, text: await res.text() };
+}
+
+describe("--listen: metrics, health and status of a running renderer", () => {
+  let dir: WorkDir;
+  before(async () => {
+    dir = await WorkDir.create();
+  });
+  after(async () => {
+    await dir[Symbol.asyncDispose]();
+  });
+
+  it("reports unhealthy with the reason until Consul answers and the file is rendered; then counts renders and commands", async () => {
+    await using consul = await ConsulAgent.create({ start: false });
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const source = await dir.write("obs.hbs", '{{#each (service "obs")}}{{ID}}:{{Port}}\n{{/each}}');
+    const out = dir.file("obs.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--listen", `127.0.0.1:${port}`, "-t", `${source}:${out}`, "--exec", "true"]);
+    await cli.waitForLog((l) => l.msg === "waiting for Consul, retrying with backoff");
+    const down = await get(`${base}/healthz`);
+    assert.equal(down.status, 503);
+    assert.match(down.text, /unhealthy: Consul at 127\.0\.0\.1:\d+ is unreachable/);
+
+    await consul.start();
+    await consul.registerService({ ID: "obs-1", Name: "obs", Port: 5101 });
+    await waitForFile(out, (c) => c === "obs-1:5101\n");
+    await cli.waitForLog((l) => l.msg === "command succeeded");
+    assert.deepEqual(await get(`${base}/healthz`), { status: 200, text: "ok\n" });
+
+    const metrics = (await get(`${base}/metrics`)).text;
+    assert.match(metrics, new RegExp(`consulate_renders_total\\{template="${out.replaceAll("/", "\\/")}",result="written"\\} [1-9]`));
+    assert.match(metrics, /consulate_commands_total\{result="success"\} [1-9]/);
+    assert.match(metrics, /consulate_consul_request_errors_total\{kind="unreachable"\} [1-9]/);
+    assert.match(metrics, /consulate_watches 1/);
+
+    const status = JSON.parse((await get(`${base}/status`)).text) as { templates: { destination: string; rendered: boolean; dependencies: { description: string; instances: number }[] }[] };
+    assert.equal(status.templates[0]!.destination, out);
+    assert.equal(status.templates[0]!.rendered, true);
+    assert.deepEqual(status.templates[0]!.dependencies.map((d) => [d.description, d.instances]), [['service "obs"', 1]]);
+    assert.equal((await cli.stop()).code, 0);
+  });
+});
