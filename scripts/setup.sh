@@ -10,7 +10,7 @@ consul_bin="$cache/consul/usr/bin/consul"
 consul_version="1.8.7"
 say() { printf 'setup: %s\n' "$*"; }
 
-apt_packages=(docker.io busybox-static haproxy nginx dnsutils iproute2 curl ca-certificates)
+apt_packages=(docker.io busybox-static haproxy nginx dnsutils iproute2 curl ca-certificates chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@ import type { ConsulClient } from "../consul/client.js";
 import type { Registrator } from "../registrator/registrator.js";
 import type { Runner } from "../runner/runner.js";
 import type { Metrics } from "./metrics.js";
+import { statusPage } from "./status-page.js";
 
 export interface StatusSources {
   runner(): Runner | undefined;
@@ -21,7 +22,7 @@ export function unhealthyReason(sources: StatusSources): string | undefined {
 }
 
 /**
- * `--listen`: /metrics (Prometheus), /healthz (200, or 503 with the reason), /readyz, /status (JSON).
+ * `--listen`: / (status page), /metrics (Prometheus), /healthz (200, or 503 with the reason), /readyz, /status (JSON).
  */
 export async function startStatusServer(listen: string, sources: StatusSources): Promise<Server> {
   const at = listen.lastIndexOf(":");
@@ -48,9 +49,12 @@ export async function startStatusServer(listen: string, sources: StatusSources):
           templates: runner?.status() ?? [],
           registrator: registered ? [...registered].map(([container, services]) => ({ container, services: services.map((s) => ({ ID: s.ID, Name: s.Name, Address: s.Address, Port: s.Port })) })) : null,
         }, null, 2));
+      } else if (path === "/") {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        res.end(statusPage);
       } else {
         res.writeHead(404, { "content-type": "text/plain" });
-        res.end("not found: try /metrics, /healthz, /readyz or /status\n");
+        res.end("not found: try /, /metrics, /healthz, /readyz or /status\n");
       }
     })().catch(() => {
       res.writeHead(500);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { chromium } from "playwright-core";
 import { CliProcess, waitForFile } from "../helpers/cli.js";
 import { ConsulAgent } from "../helpers/consul-agent.js";
 import { freePort } from "../helpers/ports.js";
@@ -47,6 +48,36 @@ describe("--listen: metrics, health and status of a running renderer", () => {
     assert.equal(status.templates[0]!.destination, out);
     assert.equal(status.templates[0]!.rendered, true);
     assert.deepEqual(status.templates[0]!.dependencies.map((d) => [d.description, d.instances]), [['service "obs"', 1]]);
+    assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("the status page at / shows templates and registrator state in a real browser (headless Chromium)", async () => {
+    await using consul = await ConsulAgent.create();
+    await consul.registerService({ ID: "page-1", Name: "page", Port: 5201 });
+    const port = await freePort();
+    const source = await dir.write("page.hbs", '{{#each (service "page")}}{{ID}}\n{{/each}}');
+    const out = dir.file("page.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--listen", `127.0.0.1:${port}`, "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "page-1\n");
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1100, height: 500 } });
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.waitForSelector("#templates tbody tr");
+      assert.equal(await page.textContent("#health"), "healthy");
+      const row = (await page.textContent("#templates tbody tr")) ?? "";
+      assert.ok(row.includes(out) && row.includes('service "page"') && row.includes(", 1)"), row);
+      const table = await page.$("#templates");
+      const box = await table!.boundingBox();
+      assert.ok(box && box.height > 40, "the table has a rendered data row");
+      const shot = await page.screenshot({ path: dir.file("status.png") });
+      assert.ok(shot.length > 5_000, "the screenshot shows a rendered page");
+    } finally {
+      await browser.close();
+    }
     assert.equal((await cli.stop()).code, 0);
   });
 });

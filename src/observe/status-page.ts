@@ -1,0 +1,43 @@
+/** The `/` status page: plain HTML and CSS that fetches /status every 2 s. No framework. */
+export const statusPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>consulate</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1d2330; background: #f6f7f9; }
+  h1 { font-size: 1.4rem; margin: 0 0 1rem; }
+  h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+  table { border-collapse: collapse; width: 100%; background: #fff; }
+  th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e6ea; vertical-align: top; }
+  th { background: #eef0f3; font-weight: 600; }
+  .ok { color: #17803d; font-weight: 600; } .bad { color: #b42318; font-weight: 600; }
+  code { font-size: 12px; }
+</style>
+</head>
+<body>
+<h1>consulate <span id="health"></span></h1>
+<div id="consul"></div>
+<h2>Templates</h2>
+<table id="templates"><thead><tr><th>source</th><th>destination</th><th>last render</th><th>last error</th><th>dependencies (index, instances)</th></tr></thead><tbody></tbody></table>
+<h2>Registrator</h2>
+<table id="registrator"><thead><tr><th>container</th><th>services</th></tr></thead><tbody></tbody></table>
+<script>
+const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+async function refresh() {
+  const [status, health] = await Promise.all([fetch("/status").then((r) => r.json()), fetch("/healthz").then(async (r) => ({ ok: r.ok, text: await r.text() }))]);
+  document.getElementById("health").innerHTML = health.ok ? '<span class="ok">healthy</span>' : '<span class="bad">' + esc(health.text) + "</span>";
+  document.getElementById("consul").textContent = "Consul " + status.consul.address + " — " + (status.consul.reachable === false ? "unreachable" : "reachable") + ", " + status.consul.connections + " connections";
+  document.querySelector("#templates tbody").innerHTML = status.templates.map((t) =>
+    "<tr><td><code>" + esc(t.source) + "</code></td><td><code>" + esc(t.destination) + "</code></td><td>" + esc(t.lastRenderAt ?? (t.rendered ? "unchanged" : "waiting")) +
+    "</td><td>" + (t.lastError ? '<span class="bad">' + esc(t.lastError) + "</span>" : "") + "</td><td>" +
+    t.dependencies.map((d) => esc(d.description) + " (" + d.index + (d.instances === undefined ? "" : ", " + d.instances) + ")").join("<br>") + "</td></tr>").join("");
+  document.querySelector("#registrator tbody").innerHTML = (status.registrator ?? []).map((c) =>
+    "<tr><td><code>" + esc(c.container.slice(0, 12)) + "</code></td><td>" + c.services.map((s) => esc(s.Name + " " + s.ID + " → " + (s.Address || "agent") + ":" + s.Port)).join("<br>") + "</td></tr>").join("");
+}
+refresh();
+setInterval(refresh, 2000);
+</script>
+</body>
+</html>
+`;
