@@ -5,11 +5,12 @@ import { resolveRegistratorConfig, type RegistratorFlags, type ResolvedRegistrat
 import { ConsulClient } from "../consul/client.js";
 import { DockerodeEngine } from "../docker/client.js";
 import { ConsulateError } from "../errors.js";
-import { createLogger, type Logger } from "../observe/logger.js";
+import { createLogger, recordingLogger, type Logger } from "../observe/logger.js";
+import { Metrics } from "../observe/metrics.js";
+import { startStatusServer } from "../observe/status-server.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
 import { Registrator } from "../registrator/registrator.js";
 import { onSignals } from "./signals.js";
-import type { Metrics } from "../observe/metrics.js";
 
 /** The registrator's flags, shared by `consulate registrator` and `consulate render --registrator`. */
 export function addRegistratorOptions(command: Command): Command {
@@ -59,6 +60,7 @@ export async function startRegistrator(flags: RegistratorFlags, client: ConsulCl
 }
 
 interface CommonFlags extends RegistratorFlags {
+  listen?: string;
   consul?: string;
   token?: string;
   logLevel?: "debug" | "info" | "warn" | "error";
@@ -73,7 +75,8 @@ export function registratorCommand(): Command {
     .option("--consul <addr>", "Consul agent: host:port, http(s)://… or consul://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
     .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")
     .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
-    .addOption(new Option("--log-format <format>", "json or text").choices(["json", "text"]));
+    .addOption(new Option("--log-format <format>", "json or text").choices(["json", "text"]))
+    .option("--listen <host:port>", "serve /metrics, /healthz, /readyz, /status and a status page here (off by default)");
   return addRegistratorOptions(command)
     .addHelpText(
       "after",
@@ -84,15 +87,18 @@ Examples:
     )
     .action(async (flags: CommonFlags) => {
       const address = parseConsulAddress(flags.consul ?? process.env.CONSUL_HTTP_ADDR ?? "127.0.0.1:8500");
-      const logger = createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") });
+      const { logger, recent } = recordingLogger(createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") }));
+      const metrics = new Metrics();
       const client = new ConsulClient({ address, token: flags.token ?? process.env.CONSUL_HTTP_TOKEN, maxConnections: 16 });
       const controller = new AbortController();
       const stop = onSignals(["SIGTERM", "SIGINT"], () => controller.abort());
       try {
         logger.info("registrator", "starting", { consul: formatConsulAddress(address) });
-        const registrator = await startRegistrator(flags, client, logger, controller.signal);
+        const registrator = await startRegistrator(flags, client, logger, controller.signal, metrics);
+        const server = flags.listen ? await startStatusServer(flags.listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent }) : undefined;
         await new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
         logger.info("cli", "stopping");
+        server?.close();
         await registrator.close();
       } catch (error) {
         if (!controller.signal.aborted) throw error;

@@ -3,7 +3,7 @@ import { formatConsulAddress } from "../config/consul-address.js";
 import { resolveRenderConfig, type RenderFlags } from "../config/resolve-render.js";
 import type { ResolvedRenderConfig } from "../config/resolved.js";
 import { ConsulClient } from "../consul/client.js";
-import { createLogger, type Logger } from "../observe/logger.js";
+import { createLogger, recordingLogger, type Logger } from "../observe/logger.js";
 import { Runner } from "../runner/runner.js";
 import type { Registrator } from "../registrator/registrator.js";
 import type { RegistratorFlags } from "../config/resolve-registrator.js";
@@ -63,7 +63,7 @@ Examples:
 
 async function runRender(flags: RenderCommandFlags): Promise<void> {
   let config = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
-  const logger = createLogger(config.log);
+  const { logger, recent } = recordingLogger(createLogger(config.log));
   // One client for the whole process: the registrator and every runner share its connection budget.
   const client = new ConsulClient(config.consul);
   const controller = new AbortController();
@@ -78,7 +78,7 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
   try {
     runner = await startRunner(config, client, logger, metrics);
     if (flags.listen) {
-      server = await startStatusServer(flags.listen, { runner: () => runner, registrator: () => registrator, client, metrics });
+      server = await startStatusServer(flags.listen, { runner: () => runner, registrator: () => registrator, client, metrics, recent });
       logger.info("cli", "serving metrics and status", { listen: flags.listen });
     }
     if (flags.registrator) registrator = await startRegistrator(flags, client, logger, controller.signal, metrics);

@@ -42,3 +42,23 @@ function fromPino(p: PinoLogger): Logger {
 
 /** A logger that drops everything (library use, tests that do not read logs). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface RecentEvent {
+  readonly time: string;
+  readonly level: LogLevel;
+  readonly component: Component;
+  readonly message: string;
+  readonly fields: Fields;
+}
+
+/** Wraps a logger and keeps its last `size` info-or-worse lines for the status page. */
+export function recordingLogger(inner: Logger, size = 50): { logger: Logger; recent: () => RecentEvent[] } {
+  const events: RecentEvent[] = [];
+  const wrap = (level: LogLevel) => (component: Component, message: string, fields: Fields = {}) => {
+    inner[level](component, message, fields);
+    if (level === "debug") return;
+    events.push({ time: new Date().toISOString(), level, component, message, fields });
+    if (events.length > size) events.shift();
+  };
+  return { logger: { debug: wrap("debug"), info: wrap("info"), warn: wrap("warn"), error: wrap("error") }, recent: () => [...events].reverse() };
+}

@@ -22,6 +22,8 @@ export const statusPage = `<!doctype html>
 <table id="templates"><thead><tr><th>source</th><th>destination</th><th>last render</th><th>last error</th><th>dependencies (index, instances)</th></tr></thead><tbody></tbody></table>
 <h2>Registrator</h2>
 <table id="registrator"><thead><tr><th>container</th><th>services</th></tr></thead><tbody></tbody></table>
+<h2>Recent events</h2>
+<table id="events"><thead><tr><th>time</th><th>level</th><th>component</th><th>event</th></tr></thead><tbody></tbody></table>
 <script>
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 async function refresh() {
@@ -34,6 +36,9 @@ async function refresh() {
     t.dependencies.map((d) => esc(d.description) + " (" + d.index + (d.instances === undefined ? "" : ", " + d.instances) + ")").join("<br>") + "</td></tr>").join("");
   document.querySelector("#registrator tbody").innerHTML = (status.registrator ?? []).map((c) =>
     "<tr><td><code>" + esc(c.container.slice(0, 12)) + "</code></td><td>" + c.services.map((s) => esc(s.Name + " " + s.ID + " → " + (s.Address || "agent") + ":" + s.Port)).join("<br>") + "</td></tr>").join("");
+  document.querySelector("#events tbody").innerHTML = status.events.map((e) =>
+    "<tr><td>" + esc(e.time) + "</td><td" + (e.level === "info" ? "" : ' class="bad"') + ">" + esc(e.level) + "</td><td>" + esc(e.component) + "</td><td>" + esc(e.message) +
+    " <code>" + esc(Object.entries(e.fields).map(([k, v]) => k + "=" + (typeof v === "string" ? v : JSON.stringify(v))).join(" ")) + "</code></td></tr>").join("");
 }
 refresh();
 setInterval(refresh, 2000);

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { ConsulClient } from "../consul/client.js";
 import type { Registrator } from "../registrator/registrator.js";
 import type { Runner } from "../runner/runner.js";
+import type { RecentEvent } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { statusPage } from "./status-page.js";
 
@@ -10,6 +11,7 @@ export interface StatusSources {
   registrator(): Registrator | undefined;
   readonly client: ConsulClient;
   readonly metrics: Metrics;
+  recent(): RecentEvent[];
 }
 
 /** Why the process is not healthy, or undefined when it is. */
@@ -47,6 +49,7 @@ export async function startStatusServer(listen: string, sources: StatusSources):
         res.end(JSON.stringify({
           consul: { address: sources.client.address, reachable: runner?.watcher.reachable ?? null, connections: sources.client.connectionCount },
           templates: runner?.status() ?? [],
+          events: sources.recent(),
           registrator: registered ? [...registered].map(([container, services]) => ({ container, services: services.map((s) => ({ ID: s.ID, Name: s.Name, Address: s.Address, Port: s.Port })) })) : null,
         }, null, 2));
       } else if (path === "/") {

@@ -73,6 +73,8 @@ describe("--listen: metrics, health and status of a running renderer", () => {
       const table = await page.$("#templates");
       const box = await table!.boundingBox();
       assert.ok(box && box.height > 40, "the table has a rendered data row");
+      await page.waitForSelector("#events tbody tr");
+      assert.match((await page.textContent("#events")) ?? "", /render\s*rendered destination=/);
       const shot = await page.screenshot({ path: dir.file("status.png") });
       assert.ok(shot.length > 5_000, "the screenshot shows a rendered page");
     } finally {

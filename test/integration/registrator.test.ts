@@ -7,6 +7,7 @@ import { CliProcess } from "../helpers/cli.js";
 import { ConsulAgent } from "../helpers/consul-agent.js";
 import { checksOf, servicesWithPrefix, waitForServices } from "../helpers/consul-wait.js";
 import { DockerDaemon, testImage } from "../helpers/docker-daemon.js";
+import { freePort } from "../helpers/ports.js";
 
 const run = promisify(execFile);
 const httpd = ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"];
@@ -180,5 +181,16 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     await waitForServices(consul, `${host}:`, (s) => s.length === 1 && s[0]!.ID === `${host}:foreign`);
     assert.equal((await servicesWithPrefix(consul, "other:")).length, 1);
     assert.equal((await cli.stop()).code, 0);
+  });
+
+  it("--listen shows the registrator's containers and counts its registrations", async () => {
+    await docker.runContainer("--name", "observed", "-p", "8080", testImage, ...httpd);
+    const port = await freePort();
+    const { cli, prefix, host } = registrator("--listen", `127.0.0.1:${port}`);
+    await using _ = cli;
+    await waitForServices(consul, prefix, (s) => s.length === 1);
+    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { registrator: { services: { ID: string }[] }[] };
+    assert.deepEqual(status.registrator.flatMap((c) => c.services.map((s) => s.ID)), [`${host}:observed:8080`]);
+    assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /consulate_registrator_changes_total\{action="register"\} 1/);
   });
 });
