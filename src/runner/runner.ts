@@ -145,8 +145,7 @@ export class Runner {
       missing: [...t.missing],
       dependencies: [...t.dependencies.values()].map((d) => {
         const { hasData, data } = this.#watcher.read(d.key);
-        const state = this.#watcher.states().find((x) => x.key === d.key);
-        return { description: d.description, index: state?.index ?? 0, hasData, instances: Array.isArray(data) ? data.length : undefined };
+        return { description: d.description, index: this.#watcher.indexOf(d.key), hasData, instances: Array.isArray(data) ? data.length : undefined };
       }),
     }));
   }

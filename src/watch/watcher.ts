@@ -32,14 +32,6 @@ interface Entry {
   lastError?: string;
 }
 
-export interface WatchedState {
-  readonly key: string;
-  readonly description: string;
-  readonly hasData: boolean;
-  readonly index: number;
-  readonly mode: "blocking" | "pooled";
-}
-
 /**
  * The set of live dependencies, shared by every template: one watch per unique query.
  * `sync` starts what is newly wanted and stops what nobody uses any more.
@@ -68,14 +60,9 @@ export class Watcher {
     return entry ? { hasData: entry.hasData, data: entry.data } : { hasData: false, data: undefined };
   }
 
-  states(): WatchedState[] {
-    return [...this.#entries.values()].map((e) => ({
-      key: e.dependency.key,
-      description: e.dependency.description,
-      hasData: e.hasData,
-      index: e.index,
-      mode: e.controller ? "blocking" : "pooled",
-    }));
+  /** The index last seen for one dependency (0 before the first answer). */
+  indexOf(key: string): number {
+    return this.#entries.get(key)?.index ?? 0;
   }
 
   sync(wanted: ReadonlyMap<string, Dependency>): void {
