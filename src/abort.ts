@@ -10,7 +10,3 @@ export async function sleep(ms: number, signal?: AbortSignal): Promise<boolean> 
     return false;
   }
 }
-
-export function isAbortError(error: unknown): boolean {
-  return error instanceof Error && (error.name === "AbortError" || (error as { code?: string }).code === "ABORT_ERR");
-}

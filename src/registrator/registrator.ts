@@ -53,8 +53,6 @@ export class Registrator {
   #consulReachable: boolean | undefined;
   #dockerConnected: boolean | undefined;
   #closing: Promise<void> | undefined;
-  /** Called after each reconcile that changed the agent (tests, status page). */
-  onChange: ((containerId: string) => void) | undefined;
 
   constructor(
     private readonly docker: DockerEngine,
@@ -195,19 +193,16 @@ export class Registrator {
     // registrator's --deregister on-success: a container that failed keeps its services.
     if (desired === "keep") return;
     try {
-      let changed = false;
-      for (const planned of desired.values()) changed = (await this.#ensure(id, state, planned)) || changed;
+      for (const planned of desired.values()) await this.#ensure(id, state, planned);
       for (const [serviceId, registered] of state.services) {
         if (desired.has(serviceId)) continue;
         await this.registry.deregister(serviceId, signal);
         state.services.delete(serviceId);
         this.metrics?.registrations.inc({ action: "deregister" });
-        changed = true;
         this.logger.info("registrator", "deregistered", { service: registered.definition.Name, id: serviceId, container: info?.name ?? id.slice(0, 12), exitCode: info?.running === false ? info.exitCode : undefined });
       }
       state.attempt = 0;
       this.#consulOk();
-      if (changed) this.onChange?.(id);
     } catch (error) {
       if (signal.aborted) return;
       this.#consulFailed(error);
@@ -222,9 +217,9 @@ export class Registrator {
     return new Map();
   }
 
-  async #ensure(id: string, state: ContainerState, planned: PlannedService): Promise<boolean> {
+  async #ensure(id: string, state: ContainerState, planned: PlannedService): Promise<void> {
     const spec = JSON.stringify(planned.definition);
-    if (state.services.get(planned.definition.ID)?.spec === spec) return false;
+    if (state.services.get(planned.definition.ID)?.spec === spec) return;
     const definition = structuredClone(planned.definition);
     // A new check starts critical and HTTP/TCP checks first run up to an interval later: probe now
     // so a healthy container is in passing-only queries at once, and a broken one is not.
@@ -239,7 +234,6 @@ export class Registrator {
     state.services.set(definition.ID, { definition, spec });
     this.metrics?.registrations.inc({ action: "register" });
     this.logger.info("registrator", "registered", { service: definition.Name, id: definition.ID, address: definition.Address || undefined, port: definition.Port, container: id.slice(0, 12) });
-    return true;
   }
 
   #retry(id: string, state: ContainerState): void {

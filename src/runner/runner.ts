@@ -54,13 +54,6 @@ interface TemplateState {
   lastRenderAt: Date | undefined;
 }
 
-/** What one render cycle did. */
-export interface CycleResult {
-  readonly rendered: readonly string[];
-  readonly changed: readonly string[];
-  readonly waiting: readonly string[];
-}
-
 // Connections kept free of long-held blocking queries: probe sweeps, one-shot reads, writes.
 const connectionReserve = 24;
 const poolConcurrency = 16;
@@ -102,8 +95,6 @@ export class Runner {
   #onceDone: { resolve: () => void; reject: (error: Error) => void } | undefined;
   #onceError: Error | undefined;
   #closing: Promise<void> | undefined;
-  /** Called after every cycle; the status page and tests observe the runner through it. */
-  onCycle: ((result: CycleResult) => void) | undefined;
 
   constructor(options: RunnerOptions) {
     this.#config = options.config;
@@ -231,7 +222,6 @@ export class Runner {
     }
     for (const t of batch) this.#dirty.delete(t);
     if (retryIn !== Number.POSITIVE_INFINITY) this.#retryLater(retryIn);
-    const rendered: string[] = [];
     const changed: TemplateState[] = [];
     for (const t of batch) {
       const result = await this.#renderOne(t);
@@ -240,7 +230,6 @@ export class Runner {
         t.lastRenderAt = new Date();
         this.#metrics?.lastRender.set({ template: t.spec.destination }, t.lastRenderAt.getTime() / 1000);
       }
-      if (result === "written" || result === "unchanged") rendered.push(t.spec.destination);
       if (result === "written") changed.push(t);
     }
     this.#syncWatches();
@@ -253,9 +242,7 @@ export class Runner {
         this.#metrics?.rollbacks.inc({ template: t.spec.destination });
       }
     }
-    const waiting = this.#templates.filter((t) => !t.rendered).map((t) => t.spec.destination);
-    this.onCycle?.({ rendered, changed: changed.map((t) => t.spec.destination), waiting });
-    if (this.#config.once && waiting.length === 0) this.#onceDone?.resolve();
+    if (this.#config.once && this.#templates.every((t) => t.rendered)) this.#onceDone?.resolve();
   }
 
   #retryTimer: NodeJS.Timeout | undefined;

@@ -52,10 +52,6 @@ export class ProbePool {
     setMaxListeners(0, this.#controller.signal);
   }
 
-  get size(): number {
-    return this.#members.size;
-  }
-
   add(dependency: Dependency): void {
     if (this.#members.has(dependency.key)) return;
     this.#members.set(dependency.key, { dependency, index: -1 });
