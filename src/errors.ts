@@ -55,3 +55,47 @@ export class RenderWriteError extends ConsulateError {
   override readonly code = "EWRITE";
   override readonly exitCode = 5;
 }
+
+/** `--once`: a `--check` refused a candidate, or a reload command failed or timed out. */
+export class CommandFailedError extends ConsulateError {
+  override readonly code = "ECOMMAND";
+  override readonly exitCode = 6;
+}
+
+/** ACLs are on and the token cannot do what consulate needs (or there is no token). */
+export class PermissionError extends ConsulateError {
+  override readonly code = "EPERMISSION";
+  override readonly exitCode = 7;
+}
+
+/** A template helper called wrongly (arguments, options); the template reports its line:column. */
+export class HelperError extends ConsulateError {
+  override readonly code = "EHELPER";
+  constructor(
+    message: string,
+    readonly location: { readonly line: number; readonly column: number } | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A catalog or KV value that is not valid where the template puts it (a host name with `}`, an
+ * address with spaces, a 100 KB tag). `reason` says why; `field` and `where` are filled in by the
+ * helper and the iteration that saw it ("Address", `service "web" instance "web-1"`).
+ */
+export class RefusedValueError extends ConsulateError {
+  override readonly code = "EREFUSED";
+  constructor(
+    readonly reason: string,
+    readonly field?: string,
+    readonly where?: string,
+  ) {
+    super([where, field, reason].filter(Boolean).join(": "));
+  }
+
+  /** The same refusal with the place it was found in. */
+  located(where: string | undefined, field: string | undefined): RefusedValueError {
+    return new RefusedValueError(this.reason, this.field ?? field, this.where ?? where);
+  }
+}

@@ -1,14 +1,16 @@
+import { RefusedValueError } from "./errors.js";
+
 /**
  * Catalog data is untrusted: anyone who can register a service writes its name, tags and meta.
  * A string holding a control character (newline, carriage return, NUL, …) could inject lines into
  * a config file, so it reaches templates wrapped in an UnsafeValue, which refuses to become text:
- * the render fails with an error naming where the value came from, and the file stays as it was.
+ * it throws a RefusedValueError naming where the value came from, which leaves out the item being
+ * iterated (or, with `--on-unsafe fail`, the whole render). This is the floor under templates that
+ * print values bare; the context helpers (`hostname`, `address`, `port`, …) check far more.
  * `{{raw x}}` is the explicit opt-in; `toJSON` and `identifier` are safe and accept it.
  */
 // C0 controls (tab included), DEL, C1 controls, and the Unicode line/paragraph separators.
 const unsafe = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-export class UnsafeValueError extends Error {}
 
 export class UnsafeValue {
   constructor(
@@ -16,17 +18,22 @@ export class UnsafeValue {
     readonly where: string,
   ) {}
 
-  describe(): string {
+  /** Why the value is refused. */
+  reason(): string {
     const code = this.raw.codePointAt(this.raw.search(unsafe)) ?? 0;
-    return `${this.where} contains a control character (U+${code.toString(16).toUpperCase().padStart(4, "0")}); refusing to render it (use {{raw …}} to emit it anyway)`;
+    return `contains a control character (U+${code.toString(16).toUpperCase().padStart(4, "0")}); refusing to render it (use {{raw …}} to emit it anyway)`;
+  }
+
+  describe(): string {
+    return `${this.where} ${this.reason()}`;
   }
 
   toString(): string {
-    throw new UnsafeValueError(this.describe());
+    throw new RefusedValueError(this.reason(), undefined, this.where);
   }
 
   [Symbol.toPrimitive](): string {
-    throw new UnsafeValueError(this.describe());
+    throw new RefusedValueError(this.reason(), undefined, this.where);
   }
 
   toJSON(): string {

@@ -1,10 +1,13 @@
 import { Command, Option } from "commander";
 import { sleep } from "../abort.js";
-import { parseConsulAddress, formatConsulAddress } from "../config/consul-address.js";
+import { formatConsulAddress } from "../config/consul-address.js";
+import { parseListen } from "../config/listen.js";
+import { resolveConsulConnection, type ConsulFlags } from "../config/resolve-consul.js";
+import { checkAcl } from "../consul/acl.js";
 import { resolveRegistratorConfig, type RegistratorFlags, type ResolvedRegistrator } from "../config/resolve-registrator.js";
 import { ConsulClient } from "../consul/client.js";
 import { DockerodeEngine } from "../docker/client.js";
-import { ConsulateError } from "../errors.js";
+import { ConsulateError, ConsulRequestError } from "../errors.js";
 import { createLogger, recordingLogger, type Logger } from "../observe/logger.js";
 import { Metrics } from "../observe/metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
@@ -32,14 +35,18 @@ export function addRegistratorOptions(command: Command): Command {
     .option("--retry-interval <ms>", "pause between those attempts");
 }
 
-/** Waits until the agent answers, `attempts` times at most (-1 = forever). */
-async function waitForConsul(client: ConsulClient, config: ResolvedRegistrator, logger: Logger, signal: AbortSignal): Promise<void> {
+/**
+ * Waits until the agent answers, `attempts` times at most (-1 = forever), and checks the ACL
+ * token on the way: ACLs on without a token is a PermissionError unless allowAnonymous.
+ */
+async function waitForConsul(client: ConsulClient, config: ResolvedRegistrator, acl: { hasToken: boolean; allowAnonymous: boolean }, logger: Logger, signal: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await client.get("/agent/self", { signal, timeoutMs: 5_000 });
+      const state = await checkAcl(client, { ...acl, signal });
+      if (state === "anonymous") logger.warn("registrator", "ACLs are on and no token was given (--allow-anonymous): registrations need service:write for the anonymous token");
       return;
     } catch (error) {
-      if (signal.aborted) throw error;
+      if (signal.aborted || !(error instanceof ConsulRequestError) || error.statusCode !== undefined) throw error;
       if (config.retryAttempts >= 0 && attempt > config.retryAttempts) {
         throw new ConsulateError(`cannot reach Consul at ${client.address} after ${attempt} attempts: ${(error as Error).message}`);
       }
@@ -50,19 +57,25 @@ async function waitForConsul(client: ConsulClient, config: ResolvedRegistrator, 
 }
 
 /** Starts a registrator on a shared Consul client; the caller closes it. */
-export async function startRegistrator(flags: RegistratorFlags, client: ConsulClient, logger: Logger, signal: AbortSignal, metrics?: Metrics): Promise<Registrator> {
+export async function startRegistrator(flags: RegistratorFlags, client: ConsulClient, acl: { hasToken: boolean; allowAnonymous: boolean }, logger: Logger, signal: AbortSignal, metrics?: Metrics): Promise<Registrator> {
   const config = resolveRegistratorConfig(flags, process.env);
-  await waitForConsul(client, config, logger, signal);
+  await waitForConsul(client, config, acl, logger, signal);
   const registrator = new Registrator(new DockerodeEngine(config.dockerAddress), new AgentRegistry(client, config.hostname), config, logger, metrics);
-  await registrator.start();
+  // start() waits for Docker as long as it takes: a signal must be able to end that wait.
+  const stop = () => void registrator.close();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    await registrator.start();
+  } catch (error) {
+    await registrator.close();
+    throw error;
+  }
   logger.info("registrator", "following Docker events", { docker: config.dockerAddress, hostname: config.hostname });
   return registrator;
 }
 
-interface CommonFlags extends RegistratorFlags {
+interface CommonFlags extends RegistratorFlags, ConsulFlags {
   listen?: string;
-  consul?: string;
-  token?: string;
   logLevel?: "debug" | "info" | "warn" | "error";
   logFormat?: "json" | "text";
 }
@@ -74,6 +87,8 @@ export function registratorCommand(): Command {
     .showHelpAfterError("(add --help for usage)")
     .option("--consul <addr>", "Consul agent: host:port, http(s)://… or consul://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
     .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")
+    .option("--token-file <file>", "file holding the ACL token (default $CONSUL_HTTP_TOKEN_FILE)")
+    .option("--allow-anonymous", "run without a token even where the agent enforces ACLs")
     .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
     .addOption(new Option("--log-format <format>", "json or text").choices(["json", "text"]))
     .option("--listen <host:port>", "serve /metrics, /healthz, /readyz, /status and a status page here (off by default)");
@@ -86,16 +101,18 @@ Examples:
   consulate registrator --consul consul://127.0.0.1:8500 --cleanup --resync 60 --ttl 30`,
     )
     .action(async (flags: CommonFlags) => {
-      const address = parseConsulAddress(flags.consul ?? process.env.CONSUL_HTTP_ADDR ?? "127.0.0.1:8500");
+      const connection = resolveConsulConnection(flags, {}, process.env);
+      const listen = flags.listen === undefined ? undefined : parseListen(flags.listen, "--listen");
+      const { address } = connection;
       const { logger, recent } = recordingLogger(createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") }));
       const metrics = new Metrics();
-      const client = new ConsulClient({ address, token: flags.token ?? process.env.CONSUL_HTTP_TOKEN, maxConnections: 16 });
+      const client = new ConsulClient({ address, token: connection.token, maxConnections: 16 });
       const controller = new AbortController();
       const stop = onSignals(["SIGTERM", "SIGINT"], () => controller.abort());
       try {
         logger.info("registrator", "starting", { consul: formatConsulAddress(address) });
-        const registrator = await startRegistrator(flags, client, logger, controller.signal, metrics);
-        const server = flags.listen ? await startStatusServer(flags.listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent }) : undefined;
+        const registrator = await startRegistrator(flags, client, { hasToken: connection.token !== undefined, allowAnonymous: connection.allowAnonymous }, logger, controller.signal, metrics);
+        const server = listen ? await startStatusServer(listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent }) : undefined;
         await new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
         logger.info("cli", "stopping");
         server?.close();

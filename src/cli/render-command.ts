@@ -1,5 +1,7 @@
 import { Command, Option } from "commander";
 import { formatConsulAddress } from "../config/consul-address.js";
+import { formatListen } from "../config/listen.js";
+import { waitForAclCheck } from "../consul/acl.js";
 import { resolveRenderConfig, type RenderFlags } from "../config/resolve-render.js";
 import type { ResolvedRenderConfig } from "../config/resolved.js";
 import { ConsulClient } from "../consul/client.js";
@@ -17,7 +19,6 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 interface RenderCommandFlags extends RenderFlags, RegistratorFlags {
   registrator?: boolean;
-  listen?: string;
 }
 
 export function renderCommand(): Command {
@@ -32,6 +33,7 @@ export function renderCommand(): Command {
     .option("--consul <addr>", "Consul agent: host:port, http://… or https://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
     .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")
     .option("--token-file <file>", "file holding the ACL token (default $CONSUL_HTTP_TOKEN_FILE)")
+    .option("--allow-anonymous", "run without a token even where the agent enforces ACLs (it hides what the anonymous token may not read)")
     .option("--wait <min[:max]>", "quiescence before rendering, e.g. 2s:10s (max defaults to 4×min)")
     .option("--once", "render every template once all its data is there, run commands, exit")
     .option("--once-timeout <dur>", "with --once: give up after this long", "60s")
@@ -40,7 +42,9 @@ export function renderCommand(): Command {
     .option("--guard-hold <dur>", "with --guard-shrink: how long a shrink must persist before it is written (default 30s)")
     .option("--max-stale <dur>", "allow stale reads from any server up to this lag")
     .option("--max-connections <n>", "concurrent connections to the agent (default 48)")
-    .option("--command-timeout <dur>", "kill a command after this long (default 30s)")
+    .option("--command-timeout <dur>", "kill a command's process group after this long: SIGTERM, then SIGKILL 2s later (default 30s)")
+    .addOption(new Option("--on-unsafe <what>", "a catalog value refused by a context helper: leave its item out and warn (skip), or stop updating the file (fail)").choices(["skip", "fail"]))
+    .option("--max-value-length <n>", "longest catalog value the context helpers accept (default 1024; host names 253)")
     .addOption(new Option("--blocking-wait <dur>", "wait time of each blocking query (default 60s)").hideHelp())
     .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
     .addOption(new Option("--log-format <format>", "json (default when stderr is not a terminal) or text").choices(["json", "text"]))
@@ -76,14 +80,18 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
     controller.abort();
   });
   try {
+    // With ACLs on and no token, every service would look empty: refuse before rendering anything.
+    const acl = aclGate(client, config, logger, controller.signal);
+    await Promise.race([acl, delay(2_000)]);
     runner = await startRunner(config, client, logger, metrics);
-    if (flags.listen) {
-      server = await startStatusServer(flags.listen, { runner: () => runner, registrator: () => registrator, client, metrics, recent });
-      logger.info("cli", "serving metrics and status", { listen: flags.listen });
+    if (config.listen) {
+      server = await startStatusServer(config.listen, { runner: () => runner, registrator: () => registrator, client, metrics, recent });
+      logger.info("cli", "serving metrics and status", { listen: formatListen(config.listen) });
     }
-    if (flags.registrator) registrator = await startRegistrator(flags, client, logger, controller.signal, metrics);
+    if (flags.registrator) registrator = await startRegistrator(flags, client, { hasToken: config.consul.token !== undefined, allowAnonymous: config.consul.allowAnonymous }, logger, controller.signal, metrics);
+    const failed = acl.then(() => new Promise<never>(() => undefined));
     if (config.once) {
-      await Promise.race([runner.untilOnceDone(), aborted(controller.signal)]);
+      await Promise.race([runner.untilOnceDone(), aborted(controller.signal), failed]);
       return;
     }
     let reloading = Promise.resolve();
@@ -101,8 +109,7 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
         }
       });
     });
-    await aborted(controller.signal);
-    stopHup();
+    await Promise.race([aborted(controller.signal), failed]).finally(stopHup);
     await reloading;
   } catch (error) {
     if (!controller.signal.aborted) throw error;
@@ -112,6 +119,19 @@ async function runRender(flags: RenderCommandFlags): Promise<void> {
     await registrator?.close();
     await runner?.close();
     client.close();
+  }
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** The ACL check, in the background while the agent is unreachable; rejects with PermissionError. */
+async function aclGate(client: ConsulClient, config: ResolvedRenderConfig, logger: Logger, signal: AbortSignal): Promise<void> {
+  try {
+    const state = await waitForAclCheck(client, { hasToken: config.consul.token !== undefined, allowAnonymous: config.consul.allowAnonymous, signal });
+    if (state === "anonymous") logger.warn("cli", "ACLs are on and no token was given (--allow-anonymous): services the anonymous token may not read look empty", { consul: client.address });
+  } catch (error) {
+    if (signal.aborted) return new Promise<void>(() => undefined);
+    throw error;
   }
 }
 

@@ -3,11 +3,17 @@ import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 
+export interface LoadedConfig<T> {
+  readonly data: T;
+  /** Names a key for an error message: `consulate.yaml:4: wait`. */
+  readonly where: (...path: (string | number)[]) => string;
+}
+
 /**
  * Reads a YAML or JSON config file (JSON is YAML) and validates it against `schema`.
  * Every problem is reported as `file:line:col: key.path: message`, all at once.
  */
-export async function loadConfigFile<T extends z.ZodTypeAny>(file: string, schema: T): Promise<z.infer<T>> {
+export async function loadConfigFile<T extends z.ZodTypeAny>(file: string, schema: T): Promise<LoadedConfig<z.infer<T>>> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -23,7 +29,11 @@ export async function loadConfigFile<T extends z.ZodTypeAny>(file: string, schem
     throw new ConfigError(`${file}:${line}:${col}: ${syntax.message.split("\n")[0]}`);
   }
   const result = schema.safeParse(doc.toJS() ?? {});
-  if (result.success) return result.data as z.infer<T>;
+  const where = (...path: (string | number)[]) => {
+    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    return `${node?.range ? `${file}:${lineCounter.linePos(node.range[0]).line}` : file}: ${path.join(".")}`;
+  };
+  if (result.success) return { data: result.data as z.infer<T>, where };
   const lines = result.error.issues.map((issue) => {
     const node = doc.getIn(issue.path, true) as { range?: [number, number, number] } | undefined;
     const parent = doc.getIn(issue.path.slice(0, -1), true) as { range?: [number, number, number] } | undefined;

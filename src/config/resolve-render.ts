@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { LogLevel } from "../observe/logger.js";
-import { parseConsulAddress } from "./consul-address.js";
-import { parseDuration, parseWait, type Quiescence } from "./duration.js";
-import { loadConfigFile } from "./load-file.js";
+import { durationValue, parseWait, type Quiescence } from "./duration.js";
+import { parseListen, type ListenAddress } from "./listen.js";
+import { loadConfigFile, type LoadedConfig } from "./load-file.js";
+import { resolveConsulConnection } from "./resolve-consul.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "./resolved.js";
 import { renderFileSchema, type RenderFileConfig } from "./schema.js";
 import { parseTemplateSpec } from "./template-spec.js";
@@ -30,34 +30,49 @@ export interface RenderFlags {
   blockingWait?: string;
   logLevel?: string;
   logFormat?: string;
+  listen?: string;
+  allowAnonymous?: boolean;
+  onUnsafe?: string;
+  maxValueLength?: string;
 }
 
-const durationOf = (value: string | number | undefined, option: string, fallback: number): number =>
-  value === undefined ? fallback : typeof value === "number" ? value * 1000 : parseDuration(value, option);
+type Where = LoadedConfig<RenderFileConfig>["where"];
 
-function readToken(file: string, option: string): string {
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch (error) {
-    throw new ConfigError(`${option}: cannot read token file ${file} (${(error as NodeJS.ErrnoException).code})`, { cause: error });
-  }
+/** The flag if given, else the config file's key (named with its line), else the fallback. */
+function durationSetting(flag: string | undefined, flagName: string, fileValue: string | number | undefined, where: Where, key: string, fallback: number): number {
+  if (flag !== undefined) return durationValue(flag, flagName);
+  return fileValue === undefined ? fallback : durationValue(fileValue, where(key));
 }
 
-function resolveWait(flag: string | undefined, file: RenderFileConfig["wait"]): Quiescence {
+function resolveWait(flag: string | undefined, file: RenderFileConfig["wait"], where: Where): Quiescence {
   if (flag !== undefined) return parseWait(flag);
   if (file === undefined) return { minMs: 0, maxMs: 0 };
-  if (typeof file === "string") return parseWait(file, "wait");
-  const minMs = durationOf(file.min, "wait.min", 0);
-  return { minMs, maxMs: durationOf(file.max, "wait.max", minMs * 4) };
+  if (typeof file === "string") return parseWait(file, where("wait"));
+  const minMs = durationValue(file.min, where("wait", "min"));
+  const maxMs = file.max === undefined ? minMs * 4 : durationValue(file.max, where("wait", "max"));
+  if (maxMs < minMs) throw new ConfigError(`${where("wait", "max")}: max (${file.max}) must not be less than min (${file.min})`);
+  return { minMs, maxMs };
 }
 
-function resolveGuard(flags: RenderFlags, file: RenderFileConfig): ResolvedRenderConfig["guard"] {
-  if (flags.guardShrink === undefined) return file.guard ? { maxShrinkPercent: file.guard.maxShrinkPercent, holdMs: durationOf(file.guard.hold, "guard.hold", 0) } : undefined;
+function resolveGuard(flags: RenderFlags, file: RenderFileConfig, where: Where): ResolvedRenderConfig["guard"] {
+  if (flags.guardShrink === undefined) return file.guard ? { maxShrinkPercent: file.guard.maxShrinkPercent, holdMs: durationValue(file.guard.hold, where("guard", "hold")) } : undefined;
   const maxShrinkPercent = Number(flags.guardShrink);
   if (!Number.isFinite(maxShrinkPercent) || maxShrinkPercent < 0 || maxShrinkPercent > 100) {
     throw new ConfigError(`--guard-shrink: expected a percentage from 0 to 100, got "${flags.guardShrink}"`);
   }
-  return { maxShrinkPercent, holdMs: durationOf(flags.guardHold, "--guard-hold", 30_000) };
+  return { maxShrinkPercent, holdMs: flags.guardHold === undefined ? 30_000 : durationValue(flags.guardHold, "--guard-hold") };
+}
+
+function resolveOnUnsafe(flag: string | undefined, file: RenderFileConfig["onUnsafe"]): "skip" | "fail" {
+  const value = flag ?? file ?? "skip";
+  if (value !== "skip" && value !== "fail") throw new ConfigError(`--on-unsafe: expected skip or fail, got "${value}"`);
+  return value;
+}
+
+function resolveMaxValueLength(flag: string | undefined, file: number | undefined): number {
+  const value = flag === undefined ? (file ?? 1024) : Number(flag);
+  if (!Number.isInteger(value) || value < 16 || value > 65_536) throw new ConfigError(`--max-value-length: expected a whole number from 16 to 65536, got "${flag}"`);
+  return value;
 }
 
 function resolveLogLevel(value: string | undefined): LogLevel {
@@ -71,7 +86,8 @@ function resolveLogLevel(value: string | undefined): LogLevel {
  * and returns frozen settings with absolute paths and durations in ms.
  */
 export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.ProcessEnv, cwd: string, isTTY: boolean): Promise<ResolvedRenderConfig> {
-  const file: RenderFileConfig = flags.config ? await loadConfigFile(flags.config, renderFileSchema) : {};
+  const loaded: LoadedConfig<RenderFileConfig> = flags.config ? await loadConfigFile(flags.config, renderFileSchema) : { data: {}, where: (...path) => path.join(".") };
+  const { data: file, where } = loaded;
   const fileDir = flags.config ? resolve(cwd, flags.config, "..") : cwd;
 
   const templates: ResolvedTemplate[] = [
@@ -80,9 +96,7 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
   ];
   if (templates.length === 0) throw new ConfigError("no templates: give at least one --template <source>:<destination>[:<command>] (or templates in --config)");
 
-  const addressText = flags.consul ?? file.consul?.address ?? env.CONSUL_HTTP_ADDR ?? "127.0.0.1:8500";
-  const tokenFile = flags.tokenFile ?? file.consul?.tokenFile ?? env.CONSUL_HTTP_TOKEN_FILE;
-  const token = flags.token ?? file.consul?.token ?? (tokenFile ? readToken(tokenFile, "--token-file") : undefined) ?? env.CONSUL_HTTP_TOKEN;
+  const connection = resolveConsulConnection(flags, { ...file.consul, where: (key) => where("consul", key) }, env);
   const maxConnections = flags.maxConnections === undefined ? (file.consul?.maxConnections ?? 48) : Number(flags.maxConnections);
   if (!Number.isInteger(maxConnections) || maxConnections < 4 || maxConnections > 190) {
     throw new ConfigError(`--max-connections: expected a whole number from 4 to 190 (Consul allows 200 per client IP), got "${flags.maxConnections}"`);
@@ -91,18 +105,26 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
   if (format !== "json" && format !== "text") throw new ConfigError(`--log-format: expected json or text, got "${format}"`);
 
   return Object.freeze({
-    consul: Object.freeze({ address: parseConsulAddress(addressText), token: token || undefined, maxConnections }),
+    consul: Object.freeze({ ...connection, maxConnections }),
     templates: Object.freeze(templates.map((t) => Object.freeze(t))),
     exec: flags.exec ?? file.exec,
     check: flags.check ?? file.check,
-    commandTimeoutMs: durationOf(flags.commandTimeout ?? file.commandTimeout, "--command-timeout", 30_000),
-    wait: resolveWait(flags.wait, file.wait),
+    commandTimeoutMs: durationSetting(flags.commandTimeout, "--command-timeout", file.commandTimeout, where, "commandTimeout", 30_000),
+    wait: resolveWait(flags.wait, file.wait, where),
     once: flags.once ?? false,
-    onceTimeoutMs: durationOf(flags.onceTimeout ?? file.onceTimeout, "--once-timeout", 60_000),
+    onceTimeoutMs: durationSetting(flags.onceTimeout, "--once-timeout", file.onceTimeout, where, "onceTimeout", 60_000),
     dry: flags.dry ?? false,
-    maxStaleMs: durationOf(flags.maxStale ?? file.maxStale, "--max-stale", 0),
-    guard: resolveGuard(flags, file),
-    blockingWaitMs: durationOf(flags.blockingWait ?? file.blockingWait, "--blocking-wait", 60_000),
+    maxStaleMs: durationSetting(flags.maxStale, "--max-stale", file.maxStale, where, "maxStale", 0),
+    guard: resolveGuard(flags, file, where),
+    blockingWaitMs: durationSetting(flags.blockingWait, "--blocking-wait", file.blockingWait, where, "blockingWait", 60_000),
+    onUnsafe: resolveOnUnsafe(flags.onUnsafe, file.onUnsafe),
+    maxValueLength: resolveMaxValueLength(flags.maxValueLength, file.maxValueLength),
+    listen: resolveListen(flags.listen, file.listen, where),
     log: Object.freeze({ level: resolveLogLevel(flags.logLevel ?? file.logLevel), format }),
   });
+}
+
+function resolveListen(flag: string | undefined, file: string | undefined, where: Where): ListenAddress | undefined {
+  if (flag !== undefined) return parseListen(flag, "--listen");
+  return file === undefined ? undefined : parseListen(file, where("listen"));
 }

@@ -1,4 +1,5 @@
 import type { ConsulAddress } from "./consul-address.js";
+import type { ListenAddress } from "./listen.js";
 import type { Quiescence } from "./duration.js";
 import type { LogLevel } from "../observe/logger.js";
 
@@ -17,6 +18,8 @@ export interface ResolvedConsul {
   readonly token: string | undefined;
   /** Concurrent HTTP connections to the agent, at most. */
   readonly maxConnections: number;
+  /** ACLs on and no token is a start-up error unless this says it is meant. */
+  readonly allowAnonymous: boolean;
 }
 
 /** `consulate render`'s settings after flags, config file and environment were merged. Frozen. */
@@ -35,5 +38,11 @@ export interface ResolvedRenderConfig {
   /** Empty-file guard; undefined = off. */
   readonly guard: { readonly maxShrinkPercent: number; readonly holdMs: number } | undefined;
   readonly blockingWaitMs: number;
+  /** What a value refused by a context helper does: leave its item out (skip) or stop the file (fail). */
+  readonly onUnsafe: "skip" | "fail";
+  /** Longest catalog value the context helpers accept (host names: 253). */
+  readonly maxValueLength: number;
+  /** `--listen`: where /metrics, /healthz, /readyz and /status are served. */
+  readonly listen: ListenAddress | undefined;
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
 }

@@ -20,6 +20,7 @@ export const renderFileSchema = z
         token: z.string().optional().describe("ACL token; prefer tokenFile"),
         tokenFile: z.string().optional(),
         maxConnections: z.number().int().min(4).max(190).optional().describe("concurrent connections to the agent (Consul allows 200 per client IP)"),
+        allowAnonymous: z.boolean().optional().describe("run without a token even where the agent enforces ACLs"),
       })
       .strict()
       .optional(),
@@ -36,6 +37,9 @@ export const renderFileSchema = z
       .describe("hold back a change that empties a service or shrinks it by more than maxShrinkPercent, until it has persisted for hold"),
     onceTimeout: duration.optional(),
     blockingWait: duration.optional(),
+    onUnsafe: z.enum(["skip", "fail"]).optional().describe("a catalog value refused by a context helper: leave its item out (skip, default) or stop updating the file (fail)"),
+    maxValueLength: z.number().int().min(16).max(65_536).optional().describe("longest catalog value the context helpers accept (host names: 253)"),
+    listen: z.string().min(1).optional().describe("host:port for /metrics, /healthz, /readyz and /status"),
     logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
     logFormat: z.enum(["json", "text"]).optional(),
   })

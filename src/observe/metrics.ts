@@ -9,6 +9,9 @@ export class Metrics {
   readonly commands = new Counter({ name: "consulate_commands_total", help: "Commands run, by result.", labelNames: ["result"], registers: [this.registry] });
   readonly commandSeconds = new Histogram({ name: "consulate_command_duration_seconds", help: "Duration of commands.", buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [this.registry] });
   readonly lastRender = new Gauge({ name: "consulate_last_render_timestamp_seconds", help: "When each template was last written.", labelNames: ["template"], registers: [this.registry] });
+  readonly writeFailures = new Counter({ name: "consulate_write_failures_total", help: "Output files that could not be written (full disk, permissions, …); retried.", labelNames: ["template"], registers: [this.registry] });
+  readonly refusals = new Counter({ name: "consulate_refused_values_total", help: "Catalog or KV values refused by a context helper (newly seen), by template.", labelNames: ["template"], registers: [this.registry] });
+  readonly refusedNow = new Gauge({ name: "consulate_refused_values", help: "Values refused and left out of each template's file right now.", labelNames: ["template"], registers: [this.registry] });
   readonly consulErrors = new Counter({ name: "consulate_consul_request_errors_total", help: "Failed requests to Consul, by kind (unreachable, http).", labelNames: ["kind"], registers: [this.registry] });
   readonly wakeups = new Counter({ name: "consulate_blocking_query_wakeups_total", help: "Blocking queries answered with a new index.", registers: [this.registry] });
   readonly registrations = new Counter({ name: "consulate_registrator_changes_total", help: "Registrator registrations and deregistrations, and failed reconciles.", labelNames: ["action"], registers: [this.registry] });

@@ -1,5 +1,7 @@
 import { createServer, type Server } from "node:http";
+import { formatListen, type ListenAddress } from "../config/listen.js";
 import type { ConsulClient } from "../consul/client.js";
+import { ConfigError } from "../errors.js";
 import type { Registrator } from "../registrator/registrator.js";
 import type { Runner } from "../runner/runner.js";
 import type { RecentEvent } from "./logger.js";
@@ -24,12 +26,31 @@ export function unhealthyReason(sources: StatusSources): string | undefined {
 }
 
 /**
+ * /readyz: not ready when unhealthy, when a file cannot be kept up to date (render, check or
+ * write failing), or when the registrator lacks a permission. Values left out of a file are a
+ * degradation, not a failure: the file still follows the catalog, so the answer stays 200, with
+ * the refusals in its body (and in /status and consulate_refused_values for alerting).
+ */
+export function readiness(sources: StatusSources): { ready: boolean; text: string } {
+  const unhealthy = unhealthyReason(sources);
+  if (unhealthy) return { ready: false, text: `not ready: ${unhealthy}` };
+  const templates = sources.runner()?.status() ?? [];
+  const stuck = templates.filter((t) => t.lastError !== undefined);
+  if (stuck.length > 0) return { ready: false, text: `not ready: ${stuck.map((t) => `${t.destination}: ${t.lastError}`).join("; ")}` };
+  const problem = sources.registrator()?.problem();
+  if (problem) return { ready: false, text: `not ready: registrator: ${problem}` };
+  const degraded = templates.flatMap((t) => [
+    ...t.refused.map((r) => `${t.destination}: ${r.where}: ${r.field}: ${r.reason}`),
+    ...t.notInCatalog.map((d) => `${t.destination}: ${d} is not in the catalog, or hidden from this token`),
+  ]);
+  if (degraded.length > 0) return { ready: true, text: `degraded: ${degraded.length} problem${degraded.length === 1 ? "" : "s"}, left out of the files:\n${degraded.map((d) => `- ${d}`).join("\n")}` };
+  return { ready: true, text: "ok" };
+}
+
+/**
  * `--listen`: / (status page), /metrics (Prometheus), /healthz (200, or 503 with the reason), /readyz, /status (JSON).
  */
-export async function startStatusServer(listen: string, sources: StatusSources): Promise<Server> {
-  const at = listen.lastIndexOf(":");
-  const host = listen.slice(0, at).replace(/^\[|\]$/g, "") || "127.0.0.1";
-  const port = Number(listen.slice(at + 1));
+export async function startStatusServer({ host, port }: ListenAddress, sources: StatusSources): Promise<Server> {
   const server = createServer((req, res) => {
     void (async () => {
       const runner = sources.runner();
@@ -39,10 +60,14 @@ export async function startStatusServer(listen: string, sources: StatusSources):
       if (path === "/metrics") {
         res.writeHead(200, { "content-type": sources.metrics.registry.contentType });
         res.end(await sources.metrics.registry.metrics());
-      } else if (path === "/healthz" || path === "/readyz") {
+      } else if (path === "/healthz") {
         const reason = unhealthyReason(sources);
         res.writeHead(reason ? 503 : 200, { "content-type": "text/plain" });
         res.end(reason ? `unhealthy: ${reason}\n` : "ok\n");
+      } else if (path === "/readyz") {
+        const { ready, text } = readiness(sources);
+        res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" });
+        res.end(`${text}\n`);
       } else if (path === "/status") {
         const registered = sources.registrator()?.registered();
         res.writeHead(200, { "content-type": "application/json" });
@@ -51,6 +76,7 @@ export async function startStatusServer(listen: string, sources: StatusSources):
           templates: runner?.status() ?? [],
           events: sources.recent(),
           registrator: registered ? [...registered].map(([container, services]) => ({ container, services: services.map((s) => ({ ID: s.ID, Name: s.Name, Address: s.Address, Port: s.Port })) })) : null,
+          registratorProblem: sources.registrator()?.problem() ?? null,
         }, null, 2));
       } else if (path === "/") {
         res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
@@ -65,7 +91,10 @@ export async function startStatusServer(listen: string, sources: StatusSources):
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const what = error.code === "EADDRINUSE" ? "the address is in use (another process listens there)" : error.code === "EADDRNOTAVAIL" ? "no such address on this host" : error.code === "EACCES" ? "permission denied" : (error.code ?? error.message);
+      reject(new ConfigError(`--listen ${formatListen({ host, port })}: ${what}`, { cause: error }));
+    });
     server.listen(port, host, () => resolve());
   });
   return server;

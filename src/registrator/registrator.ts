@@ -51,6 +51,8 @@ export class Registrator {
   readonly #controller = new AbortController();
   readonly #tasks: Promise<void>[] = [];
   #consulReachable: boolean | undefined;
+  /** What Consul refuses us (`permission denied: …`), until a request succeeds again. */
+  #problem: string | undefined;
   #dockerConnected: boolean | undefined;
   #closing: Promise<void> | undefined;
 
@@ -72,6 +74,11 @@ export class Registrator {
     if (this.options.resyncMs > 0) this.#every(this.options.resyncMs, () => this.#resync("periodic resync"));
     if (this.options.ttlSeconds > 0) this.#every(this.options.ttlRefreshMs, () => this.#refreshTtls());
     this.#every(this.options.agentCheckMs, () => this.#checkAgent());
+  }
+
+  /** A permission Consul refuses us, or undefined; /readyz and /status show it. */
+  problem(): string | undefined {
+    return this.#problem;
   }
 
   /** What is registered now, by container. */
@@ -203,6 +210,7 @@ export class Registrator {
       }
       state.attempt = 0;
       this.#consulOk();
+      if (desired.size > 0 || state.services.size > 0) this.#permissionsOk();
     } catch (error) {
       if (signal.aborted) return;
       this.#consulFailed(error);
@@ -289,9 +297,22 @@ export class Registrator {
     this.#consulReachable = true;
   }
 
+  #permissionsOk(): void {
+    if (this.#problem !== undefined) this.logger.info("registrator", "Consul accepts our registrations again");
+    this.#problem = undefined;
+  }
+
   #consulFailed(error: unknown): void {
     if (this.#controller.signal.aborted) return;
     const message = error instanceof Error ? error.message : String(error);
+    // 403: the token lacks a permission. Said once per change of what is missing, not per retry.
+    if (error instanceof ConsulRequestError && error.statusCode === 403) {
+      const problem = permissionProblem(error.message);
+      if (problem !== this.#problem) this.logger.error("registrator", problem, { hint: "give the token service:write on the services (and service:read, node:read) with --token-file" });
+      this.#problem = problem;
+      this.#consulReachable = true;
+      return;
+    }
     if (error instanceof ConsulRequestError && error.statusCode !== undefined) {
       this.logger.error("registrator", "Consul refused a request, retrying with backoff", { error: message });
       return;
@@ -318,4 +339,10 @@ export class Registrator {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Consul 1.8's "Permission denied: Missing service:write on web" → "permission denied: missing service:write on web". */
+export function permissionProblem(message: string): string {
+  const detail = /Permission denied:?\s*(.*)$/i.exec(message)?.[1]?.trim();
+  return `permission denied: ${detail ? detail.charAt(0).toLowerCase() + detail.slice(1) : "the token may not do this"}`;
 }

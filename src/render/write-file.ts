@@ -96,12 +96,8 @@ export async function writeIfChanged(destination: string, contents: string): Pro
   return { changed: true, inPlace: await candidate.commit() };
 }
 
-/** Puts `previous` back (or removes the file when there was none). */
-export async function restore(destination: string, previous: string | undefined): Promise<void> {
-  if (previous === undefined) {
-    await unlink(destination).catch(() => undefined);
-    return;
-  }
+/** Puts `previous` back. Never deletes: a destination that had no previous contents is the caller's to keep. */
+export async function restore(destination: string, previous: string): Promise<void> {
   await writeIfChanged(destination, previous);
 }
 

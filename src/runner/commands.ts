@@ -34,13 +34,17 @@ export interface Swapped {
 export interface CommandsOutcome {
   /** Destinations restored to their previous contents because a reload failed. */
   readonly rolledBack: readonly string[];
+  /** Commands that failed, timed out or were stopped (before any rerun after a rollback). */
+  readonly failed: readonly string[];
 }
 
 function logResult(options: CommandOptions, command: string, result: CommandResult, what: string): void {
-  options.metrics?.commands.inc({ result: result.ok ? "success" : "failure" });
+  options.metrics?.commands.inc({ result: result.ok ? "success" : result.timedOut ? "timeout" : "failure" });
   options.metrics?.commandSeconds.observe(result.durationMs / 1000);
   if (result.ok) options.logger.info("child", `${what} succeeded`, { command, ms: result.durationMs });
-  else options.logger.error("child", result.timedOut ? `${what} timed out` : `${what} failed`, { command, exitCode: result.exitCode, output: result.output });
+  else if (result.cancelled) options.logger.warn("child", `${what} stopped by shutdown: its process group was terminated`, { command, ms: result.durationMs });
+  else if (result.timedOut) options.logger.error("child", `${what} timed out after ${options.timeoutMs} ms: its process group was killed`, { command, ms: result.durationMs, output: result.output });
+  else options.logger.error("child", `${what} failed`, { command, exitCode: result.exitCode, ms: result.durationMs, output: result.output });
 }
 
 /**
@@ -51,6 +55,7 @@ function logResult(options: CommandOptions, command: string, result: CommandResu
  */
 export async function runCommands(swapped: readonly Swapped[], exec: string | undefined, options: CommandOptions): Promise<CommandsOutcome> {
   const rolledBack = new Set<string>();
+  const failed = new Set<string>();
   const groups = new Map<string, Swapped[]>();
   for (const s of swapped) if (s.command) groups.set(s.command, [...(groups.get(s.command) ?? []), s]);
   if (exec && swapped.length > 0) groups.set(exec, [...(groups.get(exec) ?? []), ...swapped]);
@@ -59,8 +64,14 @@ export async function runCommands(swapped: readonly Swapped[], exec: string | un
     const result = await runCommand(command, { timeoutMs: options.timeoutMs, signal: options.signal });
     logResult(options, command, result, "command");
     if (result.ok) continue;
+    failed.add(command);
     if (options.signal.aborted) break;
-    const toRestore = files.filter((f) => !rolledBack.has(f.destination));
+    // A file that did not exist before has nothing to go back to: it stays (never deleted).
+    const toRestore = files.filter((f): f is Swapped & { previous: string } => !rolledBack.has(f.destination) && f.previous !== undefined);
+    if (toRestore.length === 0) {
+      options.logger.warn("render", "reload failed and there is no previous file to restore: the new file stays", { command, files: files.map((f) => f.destination) });
+      continue;
+    }
     for (const file of toRestore) {
       await restore(file.destination, file.previous);
       rolledBack.add(file.destination);
@@ -69,7 +80,8 @@ export async function runCommands(swapped: readonly Swapped[], exec: string | un
     logResult(options, command, await runCommand(command, { timeoutMs: options.timeoutMs, signal: options.signal }), "command after rollback");
   }
   for (const file of swapped) {
-    if (!rolledBack.has(file.destination) && (file.command || exec)) await keepLastGood(file.destination);
+    const reloadedBy = [file.command, exec].filter((c): c is string => c !== undefined);
+    if (!rolledBack.has(file.destination) && reloadedBy.length > 0 && !reloadedBy.some((c) => failed.has(c))) await keepLastGood(file.destination);
   }
-  return { rolledBack: [...rolledBack] };
+  return { rolledBack: [...rolledBack], failed: [...failed] };
 }

@@ -1,5 +1,5 @@
 import type { Dependency, QueryDefaults } from "../dependency/dependency.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, type RefusedValueError } from "../errors.js";
 import { HelperError, type DataKind, type DataScope, type Lookup } from "../template/scope.js";
 import { createDependency } from "./dependency-factory.js";
 
@@ -11,15 +11,32 @@ export interface DataSource {
  * One render pass's view of the data: records every dependency the template used and the ones
  * still missing. Dependencies are created once per (kind, argument, options) and reused.
  */
+export interface RefusalPolicy {
+  /** skip: leave the item with a refused value out; fail: fail the render (the file stays). */
+  readonly onUnsafe: "skip" | "fail";
+  readonly maxValueLength: number;
+}
+
 export class RenderScope implements DataScope {
   readonly used = new Map<string, Dependency>();
   readonly missing = new Set<string>();
+  /** Values refused during this pass (and left out, with onUnsafe "skip"). */
+  readonly refusals: RefusedValueError[] = [];
+  readonly maxValueLength: number;
 
   constructor(
     private readonly source: DataSource,
     private readonly defaults: QueryDefaults,
     private readonly cache: Map<string, Dependency>,
-  ) {}
+    private readonly policy: RefusalPolicy = { onUnsafe: "skip", maxValueLength: 1024 },
+  ) {
+    this.maxValueLength = policy.maxValueLength;
+  }
+
+  refused(refusal: RefusedValueError): boolean {
+    this.refusals.push(refusal);
+    return this.policy.onUnsafe === "skip";
+  }
 
   lookup(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Lookup {
     const dependency = this.#dependency(kind, arg, options);

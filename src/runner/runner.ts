@@ -2,16 +2,22 @@ import { watch, type FSWatcher } from "chokidar";
 import type { ConsulClient } from "../consul/client.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
-import { OnceTimeoutError, TemplateError } from "../errors.js";
+import { backoffDelayMs } from "../consul/blocking.js";
+import { CatalogServicesDependency } from "../dependency/catalog.js";
+import { CommandFailedError, OnceTimeoutError, RenderWriteError, TemplateError } from "../errors.js";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import { unifiedDiff } from "../render/diff.js";
-import { readIfExists, stageWrite } from "../render/write-file.js";
+import { readIfExists, stageWrite, type Candidate } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
+import type { DataKind } from "../template/scope.js";
 import { Watcher } from "../watch/watcher.js";
 import { checkCandidate, runCommands, type Swapped } from "./commands.js";
-import { shrinkViolation } from "./guard.js";
+import { missingServices } from "./catalog-gaps.js";
+import { createDependency } from "./dependency-factory.js";
+import { ShrinkGuard } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
+import { RefusalReport, type Refusal } from "./refusals.js";
 import { RenderScope } from "./render-scope.js";
 
 export interface RunnerOptions {
@@ -31,6 +37,10 @@ export interface TemplateStatus {
   readonly lastRenderAt: string | undefined;
   readonly lastError: string | undefined;
   readonly missing: readonly string[];
+  /** Values refused by a context helper and left out of the file. */
+  readonly refused: readonly Refusal[];
+  /** Services the template reads that the catalog does not list (or hides from this token). */
+  readonly notInCatalog: readonly string[];
   readonly dependencies: readonly { description: string; index: number; hasData: boolean; instances: number | undefined }[];
 }
 
@@ -44,10 +54,12 @@ interface TemplateState {
   lastError: string | undefined;
   /** What the destination held before this cycle's write (for rollback). */
   previous: string | undefined;
-  /** Instances per service dependency at the last write (the empty-file guard compares with it). */
-  counts: Map<string, number> | undefined;
-  /** When the guard first held back the current shrink. */
-  guardSince: number | undefined;
+  /** The empty-file guard's state (with --guard-shrink). */
+  readonly guard: ShrinkGuard | undefined;
+  readonly refusals: RefusalReport;
+  notInCatalog: string[];
+  /** Consecutive failed writes (ENOSPC, EACCES, …): the retry backs off with it. */
+  writeFailures: number;
   /** When the last render pass ended and how long it took (performance.now() ms). */
   lastPassEnd: number;
   lastPassMs: number;
@@ -85,6 +97,8 @@ export class Runner {
   readonly #templates: TemplateState[] = [];
   readonly #dirty = new Set<TemplateState>();
   readonly #dependencyCache = new Map<string, Dependency>();
+  /** Keys of the catalog service lists watched to tell "no instances" from "not in the catalog". */
+  readonly #catalogKeys = new Set<string>();
   readonly #quiescence: Quiescence;
   readonly #stdout: NodeJS.WritableStream;
   readonly #metrics: Metrics | undefined;
@@ -121,6 +135,16 @@ export class Runner {
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
   }
 
+  // The same parse the render pass does, at load time: `status="bogus"` fails before any render.
+  readonly #checkLookup = (kind: DataKind, arg: string, options: Readonly<Record<string, string>>): void => {
+    createDependency(kind, arg, options, { stale: false });
+  };
+
+  #scope(): RenderScope {
+    const { maxStaleMs, onUnsafe, maxValueLength } = this.#config;
+    return new RenderScope(this.#watcher, { stale: maxStaleMs > 0 }, this.#dependencyCache, { onUnsafe, maxValueLength });
+  }
+
   get watcher(): Watcher {
     return this.#watcher;
   }
@@ -134,6 +158,8 @@ export class Runner {
       lastRenderAt: t.lastRenderAt?.toISOString(),
       lastError: t.lastError,
       missing: [...t.missing],
+      refused: t.refusals.list(),
+      notInCatalog: t.notInCatalog,
       dependencies: [...t.dependencies.values()].map((d) => {
         const { hasData, data } = this.#watcher.read(d.key);
         return { description: d.description, index: this.#watcher.indexOf(d.key), hasData, instances: Array.isArray(data) ? data.length : undefined };
@@ -147,11 +173,12 @@ export class Runner {
    */
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
-      const compiled = await loadTemplate(spec.source);
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, counts: undefined, guardSince: undefined, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
+      const compiled = await loadTemplate(spec.source, this.#checkLookup);
+      const guard = this.#config.guard ? new ShrinkGuard(this.#config.guard) : undefined;
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
     }
     for (const t of this.#templates) {
-      const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
+      const scope = this.#scope();
       t.compiled.render(scope);
       t.dependencies = scope.used;
     }
@@ -183,7 +210,7 @@ export class Runner {
   async #reloadTemplate(path: string): Promise<void> {
     for (const t of this.#templates.filter((x) => x.spec.source === path)) {
       try {
-        t.compiled = await loadTemplate(path);
+        t.compiled = await loadTemplate(path, this.#checkLookup);
         t.lastError = undefined;
         this.#logger.info("template", "template changed, re-rendering", { template: path });
         this.#dirty.add(t);
@@ -196,7 +223,9 @@ export class Runner {
   }
 
   #dependencyChanged(key: string): void {
-    for (const t of this.#templates) if (t.dependencies.has(key)) this.#dirty.add(t);
+    // A change of the catalog's service list re-checks every template that reads a service.
+    const catalog = this.#catalogKeys.has(key);
+    for (const t of this.#templates) if (t.dependencies.has(key) || (catalog && [...t.dependencies.values()].some((d) => d.service !== undefined))) this.#dirty.add(t);
     this.#quiescence.trigger();
   }
 
@@ -207,7 +236,14 @@ export class Runner {
     this.#cycle = this.#cycle.then(async () => {
       this.#cyclePending = false;
       if (this.#closing) return;
-      await this.#runCycle();
+      try {
+        await this.#runCycle();
+      } catch (error) {
+        // A bug must not end the daemon silently or leave the chain rejected: say it, go on.
+        const message = error instanceof Error ? error.message : String(error);
+        this.#logger.error("runner", "render cycle failed", { error: message });
+        this.#onceFailed(error instanceof Error ? error : new Error(message));
+      }
     });
   }
 
@@ -235,17 +271,25 @@ export class Runner {
     this.#syncWatches();
     if (!this.#config.dry && changed.length > 0) {
       const swapped: Swapped[] = changed.map((t) => ({ destination: t.spec.destination, previous: t.previous, command: t.spec.command }));
-      const { rolledBack } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger, metrics: this.#metrics });
+      const { rolledBack, failed } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger, metrics: this.#metrics });
       for (const t of changed) {
         if (!rolledBack.includes(t.spec.destination)) continue;
         t.lastError = "reload failed; previous file restored";
         this.#metrics?.rollbacks.inc({ template: t.spec.destination });
       }
+      if (failed.length > 0) this.#onceFailed(new CommandFailedError(`--once: ${failed.map((c) => `"${c}"`).join(", ")} failed (see the log above)`));
     }
-    if (this.#config.once && this.#templates.every((t) => t.rendered)) this.#onceDone?.resolve();
+    if (this.#config.once && !this.#onceError && this.#templates.every((t) => t.rendered)) this.#onceDone?.resolve();
   }
 
   #retryTimer: NodeJS.Timeout | undefined;
+
+  /** With --once, the first failure ends the run with its error (and exit code). */
+  #onceFailed(error: Error): void {
+    if (!this.#config.once || this.#onceError) return;
+    this.#onceError = error;
+    this.#onceDone?.reject(error);
+  }
 
   #retryLater(ms: number): void {
     if (this.#retryTimer) return;
@@ -256,7 +300,7 @@ export class Runner {
   }
 
   async #renderOne(t: TemplateState): Promise<"written" | "unchanged" | "waiting" | "failed"> {
-    const scope = new RenderScope(this.#watcher, { stale: this.#config.maxStaleMs > 0 }, this.#dependencyCache);
+    const scope = this.#scope();
     let output: string;
     const started = performance.now();
     try {
@@ -265,10 +309,7 @@ export class Runner {
       if (!(error instanceof TemplateError)) throw error;
       t.lastError = error.message;
       this.#logger.error("render", "render failed; the last good output stays", { error: error.message });
-      if (this.#config.once) {
-        this.#onceError = error;
-        this.#onceDone?.reject(error);
-      }
+      this.#onceFailed(error);
       return "failed";
     } finally {
       if (!sameKeys(t.dependencies, scope.used)) this.#dependenciesChanged = true;
@@ -281,6 +322,8 @@ export class Runner {
       this.#logger.debug("render", "waiting for data", { template: t.spec.source, missing: [...scope.missing] });
       return "waiting";
     }
+    this.#reportRefusals(t, scope);
+    this.#reportCatalogGaps(t);
     t.rendered = true;
     t.lastError = undefined;
     if (this.#config.dry) {
@@ -290,27 +333,84 @@ export class Runner {
     }
     const counts = this.#serviceCounts(scope.used);
     if (this.#guardHolds(t, counts)) return "failed";
-    const candidate = await stageWrite(t.spec.destination, output);
-    if (!candidate) {
-      this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
-      return "unchanged";
-    }
-    const check = t.spec.check ?? this.#config.check;
-    if (check) {
-      const result = await checkCandidate(check, candidate, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger });
-      if (!result.ok) {
-        await candidate.discard();
-        t.lastError = `check failed (exit ${result.exitCode ?? "?"})`;
-        this.#metrics?.checkFailures.inc({ template: t.spec.destination });
-        this.#logger.error("render", "check failed: destination untouched, no reload", { destination: t.spec.destination, command: check, exitCode: result.exitCode, output: result.output });
-        return "failed";
+    let candidate: Candidate | undefined;
+    try {
+      candidate = await stageWrite(t.spec.destination, output);
+      if (!candidate) {
+        this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
+        t.writeFailures = 0;
+        return "unchanged";
       }
+      const check = t.spec.check ?? this.#config.check;
+      if (check) {
+        const result = await checkCandidate(check, candidate, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger });
+        if (!result.ok) {
+          await candidate.discard();
+          t.lastError = `check failed (${result.timedOut ? "timed out" : `exit ${result.exitCode ?? "?"}`})`;
+          this.#metrics?.checkFailures.inc({ template: t.spec.destination });
+          this.#logger.error("render", "check failed: destination untouched, no reload", { destination: t.spec.destination, command: check, exitCode: result.exitCode, timedOut: result.timedOut || undefined, output: result.output });
+          this.#onceFailed(new CommandFailedError(`--once: the check refused ${t.spec.destination} (${t.lastError}); the file was not written`));
+          return "failed";
+        }
+      }
+      const inPlace = await candidate.commit();
+      this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
+    } catch (error) {
+      if (!(error instanceof RenderWriteError)) throw error;
+      await candidate?.discard();
+      return this.#writeFailed(t, error);
     }
-    const inPlace = await candidate.commit();
+    t.writeFailures = 0;
     t.previous = candidate.previous;
-    t.counts = counts;
-    this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
+    t.guard?.written(counts);
     return "written";
+  }
+
+  // A full disk or a bad destination is one line, the old file stays, and the write is retried.
+  #writeFailed(t: TemplateState, error: RenderWriteError): "failed" {
+    t.lastError = error.message;
+    this.#metrics?.writeFailures.inc({ template: t.spec.destination });
+    if (this.#config.once) {
+      this.#logger.error("render", "cannot write; the old file stays", { destination: t.spec.destination, error: error.message });
+      this.#onceFailed(error);
+      return "failed";
+    }
+    const retryInMs = backoffDelayMs(t.writeFailures++, { baseMs: 500, maxMs: 30_000 });
+    this.#logger.error("render", "cannot write; the old file stays, retrying", { destination: t.spec.destination, error: error.message, retryInMs });
+    this.#dirty.add(t);
+    this.#retryLater(retryInMs);
+    return "failed";
+  }
+
+  #reportRefusals(t: TemplateState, scope: RenderScope): void {
+    const { added, cleared } = t.refusals.update(scope.refusals);
+    for (const r of added) this.#logger.warn("render", "value refused: left out of the file", { destination: t.spec.destination, where: r.where, field: r.field, reason: r.reason });
+    for (const r of cleared) this.#logger.info("render", "value no longer refused", { destination: t.spec.destination, where: r.where, field: r.field });
+    if (added.length > 0) this.#metrics?.refusals.inc({ template: t.spec.destination }, added.length);
+    this.#metrics?.refusedNow.set({ template: t.spec.destination }, t.refusals.list().length);
+  }
+
+  // Warn once per service that the catalog does not list: an empty backend may be an ACL gap.
+  #reportCatalogGaps(t: TemplateState): void {
+    const gaps = missingServices(t.dependencies.values(), (dc) => {
+      const { hasData, data } = this.#watcher.read(this.#catalogDependency(dc).key);
+      return hasData && Array.isArray(data) ? (data as { Name: string }[]).map((s) => s.Name) : undefined;
+    });
+    for (const gap of gaps) {
+      if (!t.notInCatalog.includes(gap)) this.#logger.warn("render", "not in the catalog, or hidden from this token: rendered with no instances", { destination: t.spec.destination, dependency: gap });
+    }
+    t.notInCatalog = gaps;
+  }
+
+  #catalogDependency(datacenter: string): CatalogServicesDependency {
+    const key = `catalog-check\u0000${datacenter}`;
+    let dependency = this.#dependencyCache.get(key);
+    if (!dependency) {
+      dependency = new CatalogServicesDependency(datacenter, { stale: this.#config.maxStaleMs > 0 });
+      this.#dependencyCache.set(key, dependency);
+      this.#catalogKeys.add(dependency.key);
+    }
+    return dependency as CatalogServicesDependency;
   }
 
   #serviceCounts(used: ReadonlyMap<string, Dependency>): Map<string, number> {
@@ -324,24 +424,16 @@ export class Runner {
 
   // The empty-file guard (off unless configured): hold a big shrink until it has persisted.
   #guardHolds(t: TemplateState, counts: ReadonlyMap<string, number>): boolean {
-    const guard = this.#config.guard;
-    const violation = guard && t.counts ? shrinkViolation(t.counts, counts, guard.maxShrinkPercent) : undefined;
-    if (!guard || !violation) {
-      t.guardSince = undefined;
+    const verdict = t.guard?.check(counts);
+    if (!verdict) return false;
+    if (!verdict.hold) {
+      if (verdict.released) this.#logger.warn("render", "guard: the shrink persisted, writing it", { destination: t.spec.destination, change: verdict.released });
       return false;
     }
-    const now = performance.now();
-    t.guardSince ??= now;
-    const left = t.guardSince + guard.holdMs - now;
-    if (left <= 0) {
-      this.#logger.warn("render", "guard: the shrink persisted, writing it", { destination: t.spec.destination, change: violation });
-      t.guardSince = undefined;
-      return false;
-    }
-    this.#logger.warn("render", "guard: holding the last file back", { destination: t.spec.destination, change: violation, holdMs: Math.round(left) });
-    t.lastError = `guard: ${violation}`;
+    this.#logger.warn("render", "guard: holding the last file back", { destination: t.spec.destination, change: verdict.violation, holdMs: Math.round(verdict.leftMs) });
+    t.lastError = `guard: ${verdict.violation}`;
     this.#dirty.add(t);
-    this.#retryLater(left);
+    this.#retryLater(verdict.leftMs);
     return true;
   }
 
@@ -351,7 +443,15 @@ export class Runner {
     if (!this.#dependenciesChanged) return;
     this.#dependenciesChanged = false;
     const wanted = new Map<string, Dependency>();
-    for (const t of this.#templates) for (const [key, dep] of t.dependencies) wanted.set(key, dep);
+    for (const t of this.#templates) {
+      for (const [key, dep] of t.dependencies) {
+        wanted.set(key, dep);
+        if (dep.service !== undefined) {
+          const catalog = this.#catalogDependency(dep.datacenter);
+          wanted.set(catalog.key, catalog);
+        }
+      }
+    }
     this.#watcher.sync(wanted);
   }
 
@@ -361,8 +461,10 @@ export class Runner {
       this.#quiescence.cancel();
       clearTimeout(this.#retryTimer);
       await this.#fileWatcher?.close();
-      await this.#cycle.catch(() => undefined);
+      // Commands in flight are stopped first (their process groups terminated), so a hung
+      // reload cannot hold shutdown; the cycle then ends without starting anything new.
       this.#controller.abort();
+      await this.#cycle.catch(() => undefined);
       await this.#watcher.close();
     })();
     return this.#closing;

@@ -1,17 +1,23 @@
 import { readFile } from "node:fs/promises";
 import Handlebars from "handlebars";
-import { TemplateError } from "../errors.js";
-import { dataHelpers } from "./helpers-data.js";
+import { HelperError, RefusedValueError, TemplateError } from "../errors.js";
+import { checkHelperCalls } from "./arity.js";
+import { contextHelpers } from "./helpers-context.js";
+import { dataHelpers, helperKinds } from "./helpers-data.js";
 import { textHelpers } from "./helpers-text.js";
-import { HelperError, type DataScope } from "./scope.js";
-import { UnsafeValueError } from "../untrusted.js";
+import { eachHelper } from "./iterate.js";
+import type { DataKind, DataScope } from "./scope.js";
 
 const builtins = ["if", "unless", "each", "with", "lookup", "log"];
-const helperNames = [...Object.keys(dataHelpers), ...Object.keys(textHelpers)];
+const helperNames = [...Object.keys(dataHelpers), ...Object.keys(textHelpers), ...Object.keys(contextHelpers)];
 
 // Isolated from the global Handlebars instance: nothing another module registers leaks in.
 const environment = Handlebars.create();
-environment.registerHelper({ ...dataHelpers, ...textHelpers });
+// Our own #each contains a refused value to the item it was found in (see iterate.ts).
+environment.registerHelper({ ...dataHelpers, ...textHelpers, ...contextHelpers, each: eachHelper });
+
+/** Checks what a data helper's literal arguments ask for (the runner parses them as it will at render time). */
+export type LookupCheck = (kind: DataKind, arg: string, options: Readonly<Record<string, string>>) => void;
 
 const compileOptions: CompileOptions = {
   // Output is configuration, not HTML.
@@ -34,7 +40,7 @@ interface HandlebarsFailure {
 }
 
 function describeFailure(file: string, error: unknown): TemplateError {
-  if (error instanceof UnsafeValueError) return new TemplateError(file, error.message);
+  if (error instanceof RefusedValueError) return new TemplateError(file, `refused ${error.message} (--on-unsafe fail: the file is left as it was)`, undefined, undefined, { cause: error });
   if (error instanceof HelperError) return new TemplateError(file, error.message, error.location?.line, error.location ? error.location.column + 1 : undefined);
   const failure = error as HandlebarsFailure;
   const firstLine = (failure.message ?? String(error)).split("\n");
@@ -49,12 +55,19 @@ function describeFailure(file: string, error: unknown): TemplateError {
   return new TemplateError(file, message, failure.lineNumber, column);
 }
 
-/** Compiles template text once; parse errors and unknown helpers are reported with file:line:col. */
-export function compileTemplate(file: string, text: string): CompiledTemplate {
+/**
+ * Compiles template text once; parse errors, unknown helpers and helper calls with the wrong
+ * arguments are reported with file:line:col.
+ */
+export function compileTemplate(file: string, text: string, checkLookup?: LookupCheck): CompiledTemplate {
   let template: HandlebarsTemplateDelegate;
   try {
     // precompile runs the whole compiler now, so every error surfaces at load, not at first render.
     environment.precompile(text, compileOptions);
+    checkHelperCalls(text, (helper, arg, hash) => {
+      const kind = helperKinds[helper];
+      if (kind) checkLookup?.(kind, arg, hash);
+    });
     template = environment.compile(text, compileOptions);
   } catch (error) {
     throw describeFailure(file, error);
@@ -71,7 +84,7 @@ export function compileTemplate(file: string, text: string): CompiledTemplate {
   };
 }
 
-export async function loadTemplate(file: string): Promise<CompiledTemplate> {
+export async function loadTemplate(file: string, checkLookup?: LookupCheck): Promise<CompiledTemplate> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -79,5 +92,5 @@ export async function loadTemplate(file: string): Promise<CompiledTemplate> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new TemplateError(file, code === "ENOENT" ? "template file not found" : `cannot read template (${code ?? String(error)})`, undefined, undefined, { cause: error });
   }
-  return compileTemplate(file, text);
+  return compileTemplate(file, text, checkLookup);
 }

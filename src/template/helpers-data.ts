@@ -1,13 +1,6 @@
 import { UnsafeValue } from "../untrusted.js";
-import { HelperError, type DataKind, type DataScope, type HelperLocation } from "./scope.js";
-
-interface HelperOptions {
-  hash?: Record<string, unknown>;
-  data?: { consulate?: DataScope; [key: string]: unknown };
-  fn?: (context: unknown, options?: { data?: unknown }) => string;
-  inverse?: (context: unknown) => string;
-  loc?: { start: HelperLocation };
-}
+import { renderEach, type BlockOptions as HelperOptions } from "./iterate.js";
+import { HelperError, type DataKind, type DataScope } from "./scope.js";
 
 type HelperFn = (...args: unknown[]) => unknown;
 
@@ -34,6 +27,7 @@ function stringArg(value: unknown, helper: string, options: HelperOptions, optio
   if (value instanceof UnsafeValue) throw new HelperError(value.describe(), options.loc?.start);
   if (value === undefined && optional) return "";
   if (typeof value !== "string") throw new HelperError(`${helper}: expected a string argument, got ${value === undefined ? "nothing" : typeof value}`, options.loc?.start);
+  if (!optional && value.trim() === "") throw new HelperError(`${helper}: the name must not be empty`, options.loc?.start);
   return value;
 }
 
@@ -45,10 +39,7 @@ function hashStrings(options: HelperOptions): Record<string, string> {
 function block(value: unknown, options: HelperOptions): unknown {
   if (!options.fn) return value;
   const items = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
-  if (items.length === 0) return options.inverse ? options.inverse(undefined) : "";
-  return items
-    .map((item, index) => options.fn?.(item, { data: { ...options.data, index, first: index === 0, last: index === items.length - 1 } }))
-    .join("");
+  return renderEach(undefined, items, options);
 }
 
 function listHelper(kind: DataKind, helper: string, argOptional: boolean): HelperFn {
@@ -58,6 +49,12 @@ function listHelper(kind: DataKind, helper: string, argOptional: boolean): Helpe
     return block(ready ? data : [], options);
   };
 }
+
+/** The data each helper reads (keyOrDefault and keyExists accept a missing key). */
+export const helperKinds: Readonly<Record<string, DataKind>> = {
+  service: "service", services: "services", ls: "ls", tree: "tree", nodes: "nodes", datacenters: "datacenters", node: "node",
+  key: "key", keyOrDefault: "keyValue", keyExists: "keyValue",
+};
 
 export const dataHelpers: Record<string, HelperFn> = {
   service: listHelper("service", "service", false),

@@ -2,7 +2,9 @@
  * Helpers for building config files. Pure functions of their arguments; Handlebars passes an
  * `options` object last, which `args()` strips.
  */
+import { RefusedValueError } from "../errors.js";
 import { UnsafeValue } from "../untrusted.js";
+import { defaultMaxValueLength } from "./contexts.js";
 
 type HelperFn = (...args: unknown[]) => unknown;
 
@@ -90,7 +92,13 @@ export const textHelpers: Record<string, HelperFn> = {
     const p = str(prefix);
     return (Array.isArray(tags) ? tags : []).map(str).filter((t) => t.startsWith(p)).map((t) => t.slice(p.length));
   },
-  identifier: (...a) => identifier(args(a)[0]),
+  identifier: (...a) => {
+    const value = args(a)[0];
+    const max = (a.at(-1) as { data?: { consulate?: { maxValueLength?: number } } }).data?.consulate?.maxValueLength ?? defaultMaxValueLength;
+    const length = (value instanceof UnsafeValue ? value.raw : str(value)).length;
+    if (length > max) throw new RefusedValueError(`an identifier is ${length} characters long, more than ${max}`);
+    return identifier(value);
+  },
   /** Opt-in: emits a value even when it holds control characters. */
   raw: (...a) => {
     const v = args(a)[0];

@@ -1,3 +1,5 @@
+import type { RefusedValueError } from "../errors.js";
+
 /** The kinds of data a template can ask for; the runner maps them to Consul dependencies. */
 export type DataKind = "service" | "services" | "key" | "keyValue" | "ls" | "tree" | "nodes" | "node" | "datacenters";
 
@@ -13,6 +15,13 @@ export interface Lookup {
  */
 export interface DataScope {
   lookup(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Lookup;
+  /**
+   * A value was refused inside an iteration (`#each`, a block data helper). True leaves that item
+   * out and goes on; false (or no method) fails the whole render, and the file stays as it was.
+   */
+  refused?(refusal: RefusedValueError): boolean;
+  /** Longest value the context helpers accept (host names: 253 whatever this says). */
+  readonly maxValueLength?: number;
 }
 
 /** Where a helper was called from, for error messages. */
@@ -21,11 +30,4 @@ export interface HelperLocation {
   readonly column: number;
 }
 
-export class HelperError extends Error {
-  constructor(
-    message: string,
-    readonly location: HelperLocation | undefined,
-  ) {
-    super(message);
-  }
-}
+export { HelperError } from "../errors.js";

@@ -117,10 +117,13 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     await using _ = cli;
     const second = registrator();
     await using __ = second.cli;
-    await docker.runContainer("--name", "fails", "-p", "8080", testImage, "sh", "-c", "httpd -p 8080 -h /www; sleep 2; exit 3");
-    await docker.runContainer("--name", "succeeds", "-p", "8080", testImage, "sh", "-c", "httpd -p 8080 -h /www; sleep 2; exit 0");
+    // Each container exits with its code only when told to, once both registrators have seen it.
+    const untilTold = (code: number) => `httpd -p 8080 -h /www; while [ ! -e /tmp/exit ]; do sleep 0.1; done; exit ${code}`;
+    await docker.runContainer("--name", "fails", "-p", "8080", testImage, "sh", "-c", untilTold(3));
+    await docker.runContainer("--name", "succeeds", "-p", "8080", testImage, "sh", "-c", untilTold(0));
     await waitForServices(consul, prefix, (s) => s.length === 2);
     await waitForServices(consul, second.prefix, (s) => s.length === 2);
+    for (const name of ["fails", "succeeds"]) await docker.docker("exec", name, "sh", "-c", "echo > /tmp/exit");
     assert.equal(await docker.docker("wait", "fails"), "3");
     assert.equal(await docker.docker("wait", "succeeds"), "0");
     await waitForServices(consul, prefix, (s) => s.length === 1 && s[0]!.ID === `${host}:fails:8080`);

@@ -20,7 +20,7 @@ describe("untrusted catalog values", () => {
     const scope = { lookup: () => ({ ready: true, data: instances }) };
     assert.throws(
       () => compileTemplate("t.hbs", '{{#each (service "web")}}{{#each Tags}}tag {{this}}\n{{/each}}{{/each}}').render(scope),
-      (e: unknown) => e instanceof TemplateError && /ID "web-1", field Tags \[1\] contains a control character/.test(e.message),
+      (e: unknown) => e instanceof TemplateError && /ID "web-1", field Tags \[1\]: contains a control character/.test(e.message),
     );
     assert.equal(compileTemplate("t.hbs", '{{#each (service "web")}}{{raw (lookup Tags 1)}}|{{toJSON Tags}}|{{identifier (lookup Tags 1)}}{{/each}}').render(scope), 'evil\nbackend x|["ok","evil\\nbackend x"]|evil_backend_x');
     assert.throws(() => compileTemplate("t.hbs", '{{#each (service "web")}}{{join Tags ","}}{{/each}}').render(scope), /control character/);

@@ -1,0 +1,65 @@
+import { readFileSync } from "node:fs";
+import { ConfigError } from "../errors.js";
+import { parseConsulAddress, type ConsulAddress } from "./consul-address.js";
+
+/** The Consul connection flags `render` and `registrator` share. */
+export interface ConsulFlags {
+  consul?: string;
+  token?: string;
+  tokenFile?: string;
+  allowAnonymous?: boolean;
+}
+
+/** The same settings from a config file, with `where` naming a key's file and line. */
+export interface ConsulFileSettings {
+  readonly address?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly allowAnonymous?: boolean;
+  where?(key: string): string;
+}
+
+export interface ResolvedConsulConnection {
+  readonly address: ConsulAddress;
+  /** Never logged. */
+  readonly token: string | undefined;
+  /** ACLs on and no token is a start-up error unless this says it is meant. */
+  readonly allowAnonymous: boolean;
+}
+
+/** The first value set, with the name of where it came from. */
+function pick(...candidates: [string | undefined, string][]): [string, string] | undefined {
+  const found = candidates.find(([value]) => value !== undefined);
+  return found ? [found[0] as string, found[1]] : undefined;
+}
+
+function readToken(file: string, source: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`${source}: cannot read token file ${file} (${(error as NodeJS.ErrnoException).code})`, { cause: error });
+  }
+  const token = text.trim();
+  if (token === "") throw new ConfigError(`${source}: token file ${file} is empty; put the ACL token in it, or leave the option out to run without a token`);
+  return token;
+}
+
+/**
+ * Flags over the config file over the environment (`CONSUL_HTTP_ADDR`, `CONSUL_HTTP_TOKEN`,
+ * `CONSUL_HTTP_TOKEN_FILE`) over defaults. Errors name where the bad value came from.
+ */
+export function resolveConsulConnection(flags: ConsulFlags, file: ConsulFileSettings, env: NodeJS.ProcessEnv): ResolvedConsulConnection {
+  const fileKey = (key: string) => file.where?.(key) ?? `consul.${key}`;
+  const [addressText, addressSource] = pick([flags.consul, "--consul"], [file.address, fileKey("address")], [env.CONSUL_HTTP_ADDR, "CONSUL_HTTP_ADDR"]) ?? ["127.0.0.1:8500", "the default address"];
+  let token = pick([flags.token, "--token"], [file.token, fileKey("token")])?.[0];
+  if (token === undefined) {
+    const tokenFile = pick([flags.tokenFile, "--token-file"], [file.tokenFile, fileKey("tokenFile")], [env.CONSUL_HTTP_TOKEN_FILE, "CONSUL_HTTP_TOKEN_FILE"]);
+    token = tokenFile ? readToken(tokenFile[0], tokenFile[1]) : env.CONSUL_HTTP_TOKEN;
+  }
+  return Object.freeze({
+    address: parseConsulAddress(addressText, addressSource),
+    token: token?.trim() || undefined,
+    allowAnonymous: flags.allowAnonymous ?? file.allowAnonymous ?? false,
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Iteration that contains a refused value to its item. `#each` (replacing Handlebars' own) and the
+ * block data helpers render each item on its own: when a context helper refuses a value inside it,
+ * that item's output is dropped and the render goes on, so one hostile instance, route or service
+ * is left out instead of freezing the whole file. The scope decides (`--on-unsafe`); the refusal
+ * names the innermost item it was found in.
+ */
+import Handlebars from "handlebars";
+import { RefusedValueError } from "../errors.js";
+import type { DataScope } from "./scope.js";
+
+export interface BlockOptions {
+  hash?: Record<string, unknown>;
+  data?: { consulate?: DataScope; consulateWhere?: string; [key: string]: unknown };
+  fn?: (context: unknown, options?: { data?: unknown; blockParams?: unknown[] }) => string;
+  inverse?: (context: unknown) => string;
+  loc?: { start: { line: number; column: number } };
+}
+
+function quoted(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/** How an item names itself in a refusal: `service "web" instance "web-1"`, `key "a/b"`, … */
+export function describeItem(item: unknown): string | undefined {
+  if (!item || typeof item !== "object") return undefined;
+  const o = item as Record<string, unknown>;
+  const name = quoted(o.Name);
+  if (o.ID !== undefined && name) return `service ${name} instance ${quoted(o.ID) ?? "?"}`;
+  if (name) return `service ${name}`;
+  if (o.Key !== undefined) return `key ${quoted(o.Key) ?? "?"}`;
+  if (o.Node !== undefined) return `node ${quoted(o.Node) ?? "?"}`;
+  return undefined;
+}
+
+function entriesOf(context: unknown): [unknown, string | number][] {
+  if (Array.isArray(context)) return context.map((value, index) => [value, index]);
+  if (context instanceof Map) return [...(context as Map<unknown, unknown>)].map(([key, value]) => [value, String(key)]);
+  if (context && typeof context === "object") return Object.keys(context).map((key) => [(context as Record<string, unknown>)[key], key]);
+  return [];
+}
+
+/**
+ * Renders `options.fn` once per item with Handlebars' `@index`, `@key`, `@first`, `@last` and
+ * block parameters. `{{else}}` renders when there is no item, or when every item was left out.
+ */
+export function renderEach(self: unknown, context: unknown, options: BlockOptions): string {
+  const entries = entriesOf(context);
+  const scope = options.data?.consulate;
+  let out = "";
+  let rendered = 0;
+  entries.forEach(([value, key], index) => {
+    const frame = Handlebars.createFrame(options.data ?? {}) as NonNullable<BlockOptions["data"]>;
+    frame.key = key;
+    frame.index = index;
+    frame.first = index === 0;
+    frame.last = index === entries.length - 1;
+    frame.consulateWhere = describeItem(value) ?? options.data?.consulateWhere;
+    try {
+      out += options.fn?.(value, { data: frame, blockParams: [value, key] }) ?? "";
+      rendered++;
+    } catch (error) {
+      if (!(error instanceof RefusedValueError)) throw error;
+      const refusal = error.located(frame.consulateWhere, undefined);
+      if (!scope?.refused?.(refusal)) throw refusal;
+    }
+  });
+  if (rendered === 0) return options.inverse?.(self) ?? "";
+  return out;
+}
+
+/** `{{#each list}}…{{else}}…{{/each}}`, with refusals contained to their item. */
+export function eachHelper(this: unknown, context: unknown, options: BlockOptions): string {
+  return renderEach(this, typeof context === "function" ? (context as (this: unknown) => unknown).call(this) : context, options);
+}
