@@ -39,9 +39,8 @@ function checkCall(call: Call, checkLiteral: LiteralCheck | undefined): void {
   if (call.path.type !== "PathExpression" || call.path.data) return;
   const name = call.path.original;
   const arity = arities[name];
-  const hasHash = (call.hash?.pairs.length ?? 0) > 0;
-  // `{{Name}}` is a value, not a helper call (unless it passes arguments).
-  if (!arity || (call.type === "MustacheStatement" && call.params.length === 0 && !hasHash && !["key", "services", "nodes", "datacenters"].includes(name))) return;
+  // With knownHelpersOnly, `{{join}}` calls the helper too: every known name is a call.
+  if (!arity) return;
   const location = call.loc?.start;
   const [least, most] = arity;
   const count = call.params.length;

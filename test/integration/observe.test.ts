@@ -42,7 +42,8 @@ describe("--listen: metrics, health and status of a running renderer", () => {
     assert.match(metrics, new RegExp(`consulate_renders_total\\{template="${out.replaceAll("/", "\\/")}",result="written"\\} [1-9]`));
     assert.match(metrics, /consulate_commands_total\{result="success"\} [1-9]/);
     assert.match(metrics, /consulate_consul_request_errors_total\{kind="unreachable"\} [1-9]/);
-    assert.match(metrics, /consulate_watches 1/);
+    // The service, and the catalog list that tells "no instances" from "not in the catalog".
+    assert.match(metrics, /consulate_watches 2/);
 
     const status = JSON.parse((await get(`${base}/status`)).text) as { templates: { destination: string; rendered: boolean; dependencies: { description: string; instances: number }[] }[] };
     assert.equal(status.templates[0]!.destination, out);

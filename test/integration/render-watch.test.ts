@@ -173,7 +173,7 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     assert.equal((await cli.stop()).code, 0);
   });
 
-  it("refuses catalog values with control characters, naming service, instance and field; the file stays", async () => {
+  it("leaves out an instance whose value holds a control character, naming service, instance and field; the rest keeps updating", async () => {
     await consul.registerService({ ID: "hostile-1", Name: "hostile", Port: 6101, Tags: ["ok"] });
     const source = await dir.write("hostile.hbs", '{{#each (service "hostile")}}server {{ID}}:{{Port}} # {{join Tags ","}}\n{{/each}}');
     const out = dir.file("hostile.cfg");
@@ -181,11 +181,26 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     await waitForFile(out, (c) => c === "server hostile-1:6101 # ok\n");
     // Anyone who can register a service can try to inject a line into the config.
     await consul.registerService({ ID: "hostile-2", Name: "hostile", Port: 6102, Tags: ["x\nbackend evil\n  server evil 10.0.0.66:80"] });
-    await cli.waitForLog((l) => l.msg === "render failed; the last good output stays" && /service "hostile": ID "hostile-2", field Tags \[0\] contains a control character \(U\+000A\)/.test(String(l.error)));
-    assert.equal(await readFile(out, "utf8"), "server hostile-1:6101 # ok\n");
-    await consul.deregisterService("hostile-2");
+    await cli.waitForLog((l) => l.msg === "value refused: left out of the file" && /service "hostile": ID "hostile-2", field Tags \[0\]/.test(String(l.where)) && /control character \(U\+000A\)/.test(String(l.reason)));
+    // A benign instance registered after the hostile one still reaches the file.
     await consul.registerService({ ID: "hostile-3", Name: "hostile", Port: 6103, Tags: ["fine"] });
     await waitForFile(out, (c) => c === "server hostile-1:6101 # ok\nserver hostile-3:6103 # fine\n");
+    assert.equal(cli.logs().filter((l) => l.msg === "value refused: left out of the file").length, 1, "one warning per refused value, not one per render");
+    await consul.deregisterService("hostile-2");
+    await cli.waitForLog((l) => l.msg === "value no longer refused");
+    assert.equal((await cli.stop()).code, 0);
+    await consul.deregisterService("hostile-3");
+  });
+
+  it("--on-unsafe fail stops updating the file instead, and says why", async () => {
+    await consul.registerService({ ID: "strict-1", Name: "strict", Port: 6201 });
+    const source = await dir.write("strict.hbs", '{{#each (service "strict")}}server {{ID}}:{{Port}} {{join Tags ","}}\n{{/each}}');
+    const out = dir.file("strict.cfg");
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--on-unsafe", "fail", "-t", `${source}:${out}`]);
+    await waitForFile(out, (c) => c === "server strict-1:6201 \n");
+    await consul.registerService({ ID: "strict-2", Name: "strict", Port: 6202, Tags: ["x\ny"] });
+    await cli.waitForLog((l) => l.msg === "render failed; the last good output stays" && /strict-2.*control character/.test(String(l.error)));
+    assert.equal(await readFile(out, "utf8"), "server strict-1:6201 \n");
     assert.equal((await cli.stop()).code, 0);
   });
 });
