@@ -20,7 +20,11 @@ export const statusPage = `<!doctype html>
 <div id="consul"></div>
 <h2>Templates</h2>
 <table id="templates"><thead><tr><th>source</th><th>destination</th><th>last render</th><th>last error</th><th>dependencies (index, instances)</th></tr></thead><tbody></tbody></table>
+<h2>Left out of the files</h2>
+<p>Catalog values refused for their place in a file (the rest of the file keeps updating), and services the catalog does not list or hides from this token.</p>
+<table id="refused"><thead><tr><th>destination</th><th>where</th><th>field</th><th>reason</th></tr></thead><tbody></tbody></table>
 <h2>Registrator</h2>
+<div id="registrator-problem" class="bad"></div>
 <table id="registrator"><thead><tr><th>container</th><th>services</th></tr></thead><tbody></tbody></table>
 <h2>Recent events</h2>
 <table id="events"><thead><tr><th>time</th><th>level</th><th>component</th><th>event</th></tr></thead><tbody></tbody></table>
@@ -34,6 +38,11 @@ async function refresh() {
     "<tr><td><code>" + esc(t.source) + "</code></td><td><code>" + esc(t.destination) + "</code></td><td>" + esc(t.lastRenderAt ?? (t.rendered ? "unchanged" : "waiting")) +
     "</td><td>" + (t.lastError ? '<span class="bad">' + esc(t.lastError) + "</span>" : "") + "</td><td>" +
     t.dependencies.map((d) => esc(d.description) + " (" + d.index + (d.instances === undefined ? "" : ", " + d.instances) + ")").join("<br>") + "</td></tr>").join("");
+  document.querySelector("#refused tbody").innerHTML = status.templates.flatMap((t) => [
+    ...t.refused.map((r) => "<tr><td><code>" + esc(t.destination) + "</code></td><td>" + esc(r.where) + "</td><td>" + esc(r.field) + '</td><td class="bad">' + esc(r.reason) + "</td></tr>"),
+    ...t.notInCatalog.map((d) => "<tr><td><code>" + esc(t.destination) + "</code></td><td>" + esc(d) + '</td><td></td><td class="bad">not in the catalog, or hidden from this token</td></tr>'),
+  ]).join("");
+  document.getElementById("registrator-problem").textContent = status.registratorProblem ?? "";
   document.querySelector("#registrator tbody").innerHTML = (status.registrator ?? []).map((c) =>
     "<tr><td><code>" + esc(c.container.slice(0, 12)) + "</code></td><td>" + c.services.map((s) => esc(s.Name + " " + s.ID + " → " + (s.Address || "agent") + ":" + s.Port)).join("<br>") + "</td></tr>").join("");
   document.querySelector("#events tbody").innerHTML = status.events.map((e) =>
