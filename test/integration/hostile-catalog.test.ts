@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
@@ -135,7 +135,7 @@ describe("a hostile catalog against the shipped templates, real HAProxy and ngin
       if (kind === "nginx") {
         // nginx listens where CONSULATE_LISTEN says: the HAProxy port. Render nginx's on its own port.
         const text = (await readFile(out.nginx, "utf8")).replaceAll(`127.0.0.1:${ports.haproxy}`, `127.0.0.1:${ports.nginx}`);
-        await import("node:fs/promises").then((fs) => fs.writeFile(dir.file("nginx-run.conf"), text));
+        await writeFile(dir.file("nginx-run.conf"), text);
       }
       const port = ports[kind];
       const proxy = await ProxyProcess.start(kind, kind === "haproxy" ? out.haproxy : dir.file("nginx-run.conf"), port);
@@ -163,7 +163,7 @@ describe("a hostile catalog against the shipped templates, real HAProxy and ngin
     });
   }
 
-  it("each refused value is reported once, naming service, field and reason", async () => {
+  it("each refused value is reported once, naming service, field and reason", () => {
     const refused = cli.logs().filter((l) => l.msg === "value refused: left out of the file");
     const haproxyRefusals = refused.filter((l) => l.destination === out.haproxy);
     const where = new Set(haproxyRefusals.map((l) => String(l.where)));
