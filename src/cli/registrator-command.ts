@@ -8,7 +8,7 @@ import { resolveRegistratorConfig, type RegistratorFlags, type ResolvedRegistrat
 import { ConsulClient } from "../consul/client.js";
 import { DockerodeEngine } from "../docker/client.js";
 import { ConsulateError, ConsulRequestError } from "../errors.js";
-import { createLogger, recordingLogger, type Logger } from "../observe/logger.js";
+import { createLogger, recordingLogger, redactingLogger, type Logger } from "../observe/logger.js";
 import { Metrics } from "../observe/metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
@@ -104,7 +104,8 @@ Examples:
       const connection = resolveConsulConnection(flags, {}, process.env);
       const listen = flags.listen === undefined ? undefined : parseListen(flags.listen, "--listen");
       const { address } = connection;
-      const { logger, recent } = recordingLogger(createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") }));
+      const { logger: recorded, recent } = recordingLogger(createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") }));
+      const logger = redactingLogger(recorded, [connection.token]);
       const metrics = new Metrics();
       const client = new ConsulClient({ address, token: connection.token, maxConnections: 16 });
       const controller = new AbortController();

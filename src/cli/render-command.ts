@@ -5,7 +5,7 @@ import { waitForAclCheck } from "../consul/acl.js";
 import { resolveRenderConfig, type RenderFlags } from "../config/resolve-render.js";
 import type { ResolvedRenderConfig } from "../config/resolved.js";
 import { ConsulClient } from "../consul/client.js";
-import { createLogger, recordingLogger, type Logger } from "../observe/logger.js";
+import { createLogger, recordingLogger, redactingLogger, type Logger } from "../observe/logger.js";
 import { Runner } from "../runner/runner.js";
 import type { Registrator } from "../registrator/registrator.js";
 import type { RegistratorFlags } from "../config/resolve-registrator.js";
@@ -67,7 +67,8 @@ Examples:
 
 async function runRender(flags: RenderCommandFlags): Promise<void> {
   let config = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
-  const { logger, recent } = recordingLogger(createLogger(config.log));
+  const { logger: recorded, recent } = recordingLogger(createLogger(config.log));
+  const logger = redactingLogger(recorded, [config.consul.token]);
   // One client for the whole process: the registrator and every runner share its connection budget.
   const client = new ConsulClient(config.consul);
   const controller = new AbortController();

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { resolveRenderConfig, type RenderFlags } from "../config/resolve-render.js";
 import { renderConfigJsonSchema } from "../config/json-schema.js";
+import { checkLookup } from "../runner/dependency-factory.js";
 import { loadTemplate } from "../template/compile.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -20,7 +21,8 @@ export function validateCommand(): Command {
         return;
       }
       const config = await resolveRenderConfig({ ...flags, logFormat: "text" }, process.env, process.cwd(), false);
-      for (const t of config.templates) await loadTemplate(t.source);
+      // The same checks `render` makes at start-up, data aside: arguments parsed as queries.
+      for (const t of config.templates) await loadTemplate(t.source, checkLookup);
       process.stdout.write(`ok: ${config.templates.length} template${config.templates.length === 1 ? "" : "s"} valid\n`);
     });
 }

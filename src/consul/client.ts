@@ -114,8 +114,13 @@ export class ConsulClient {
     const request = { path, query, headers, ctx, timeout: options.timeoutMs ?? 0, ...(body === undefined ? {} : { body, type: "json" }) };
     try {
       const res = await (method === "GET" ? this.#raw._get(request) : this.#raw._put(request));
+      // Newer agents say when the token hid part of an answer: a partial view is not data.
+      if (readHeader(res.headers, "x-consul-results-filtered-by-acls") === "true") {
+        throw new ConsulRequestError(`${method} ${this.#address}/v1${path}: results filtered by ACLs (the token may not read all of it); give the token read access`, 403);
+      }
       return { body: res.body as T, index: readIndex(res.headers), statusCode: res.statusCode, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     } catch (error) {
+      if (error instanceof ConsulRequestError) throw error;
       const raw = error as RawError;
       if (signal?.aborted) throw signal.reason;
       if (raw.isResponse && raw.response?.statusCode === 404 && options.allowNotFound) {
@@ -153,9 +158,13 @@ function readIndex(headers: RawResponse["headers"]): number {
   return readHeaderNumber(headers, "x-consul-index");
 }
 
-function readHeaderNumber(headers: RawResponse["headers"], name: string): number {
+function readHeader(headers: RawResponse["headers"], name: string): string | undefined {
   const value = headers[name];
-  const n = Number(Array.isArray(value) ? value[0] : value);
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function readHeaderNumber(headers: RawResponse["headers"], name: string): number {
+  const n = Number(readHeader(headers, name));
   return Number.isFinite(n) ? n : 0;
 }
 

@@ -62,3 +62,22 @@ export function recordingLogger(inner: Logger, size = 50): { logger: Logger; rec
   };
   return { logger: { debug: wrap("debug"), info: wrap("info"), warn: wrap("warn"), error: wrap("error") }, recent: () => [...events].reverse() };
 }
+
+function redact(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === "string") return secrets.reduce((text, secret) => text.split(secret).join("[redacted]"), value);
+  if (Array.isArray(value)) return value.map((v) => redact(v, secrets));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, secrets)]));
+  return value;
+}
+
+/**
+ * Replaces every occurrence of a secret (the ACL token) in messages and fields with
+ * `[redacted]`: a failing command may print its environment or a curl line with the token.
+ */
+export function redactingLogger(inner: Logger, secrets: readonly (string | undefined)[]): Logger {
+  const known = secrets.filter((s): s is string => typeof s === "string" && s.length >= 4);
+  if (known.length === 0) return inner;
+  const wrap = (level: LogLevel) => (component: Component, message: string, fields: Fields = {}) =>
+    inner[level](component, redact(message, known) as string, redact(fields, known) as Fields);
+  return { debug: wrap("debug"), info: wrap("info"), warn: wrap("warn"), error: wrap("error") };
+}

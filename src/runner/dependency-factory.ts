@@ -28,3 +28,8 @@ export function createDependency(kind: DataKind, arg: string, options: Readonly<
       return new DatacentersDependency();
   }
 }
+
+/** Parses what a template asks for as the render pass will, without data: `status="bogus"` throws. */
+export function checkLookup(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): void {
+  createDependency(kind, arg, options, { stale: false });
+}

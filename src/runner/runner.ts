@@ -10,11 +10,10 @@ import type { Metrics } from "../observe/metrics.js";
 import { unifiedDiff } from "../render/diff.js";
 import { readIfExists, stageWrite, type Candidate } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
-import type { DataKind } from "../template/scope.js";
 import { Watcher } from "../watch/watcher.js";
 import { checkCandidate, runCommands, type Swapped } from "./commands.js";
 import { missingServices } from "./catalog-gaps.js";
-import { createDependency } from "./dependency-factory.js";
+import { checkLookup } from "./dependency-factory.js";
 import { ShrinkGuard } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
 import { RefusalReport, type Refusal } from "./refusals.js";
@@ -135,11 +134,6 @@ export class Runner {
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
   }
 
-  // The same parse the render pass does, at load time: `status="bogus"` fails before any render.
-  readonly #checkLookup = (kind: DataKind, arg: string, options: Readonly<Record<string, string>>): void => {
-    createDependency(kind, arg, options, { stale: false });
-  };
-
   #scope(): RenderScope {
     const { maxStaleMs, onUnsafe, maxValueLength } = this.#config;
     return new RenderScope(this.#watcher, { stale: maxStaleMs > 0 }, this.#dependencyCache, { onUnsafe, maxValueLength });
@@ -173,7 +167,7 @@ export class Runner {
    */
   async start(): Promise<void> {
     for (const spec of this.#config.templates) {
-      const compiled = await loadTemplate(spec.source, this.#checkLookup);
+      const compiled = await loadTemplate(spec.source, checkLookup);
       const guard = this.#config.guard ? new ShrinkGuard(this.#config.guard) : undefined;
       this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
     }
@@ -210,7 +204,7 @@ export class Runner {
   async #reloadTemplate(path: string): Promise<void> {
     for (const t of this.#templates.filter((x) => x.spec.source === path)) {
       try {
-        t.compiled = await loadTemplate(path, this.#checkLookup);
+        t.compiled = await loadTemplate(path, checkLookup);
         t.lastError = undefined;
         this.#logger.info("template", "template changed, re-rendering", { template: path });
         this.#dirty.add(t);

@@ -17,7 +17,11 @@ export interface LoopTiming {
 }
 
 export interface LoopHandlers {
-  /** Called with every answer whose index moved (and with the first one). */
+  /**
+   * Called with every answer. An answer whose index stood still can still differ: Consul 1.8
+   * keeps a service's index when an instance moves to another service name, and when the token
+   * loses read access; the receiver compares the data, the index alone proves nothing.
+   */
   onResult(response: ConsulResponse<unknown>): void;
   onError(error: unknown, attempt: number): void;
 }
@@ -59,9 +63,8 @@ export async function runBlockingLoop(
         continue;
       }
       forceConsistent = false;
-      const previous = index;
       index = nextIndex(index, response.index);
-      if (previous === 0 || response.index !== previous || !blocking) handlers.onResult(response);
+      handlers.onResult(response);
     } catch (error) {
       if (signal.aborted) return;
       handlers.onError(error, attempt);

@@ -40,6 +40,7 @@ export class ProbePool {
   #again = false;
   #failures = 0;
   #summary: Map<string, string> | undefined;
+  #summaryIndex = -1;
 
   constructor(
     private readonly client: ConsulClient,
@@ -71,6 +72,9 @@ export class ProbePool {
   }
 
   #detected(response: ConsulResponse<unknown>): void {
+    // The summary's index moves with every catalog change: a wait that timed out brings nothing new.
+    if (this.#summaryIndex === response.index && this.#summary) return;
+    this.#summaryIndex = response.index;
     const next = fingerprints((response.body ?? []) as ServiceSummary[]);
     const previous = this.#summary;
     this.#summary = next;

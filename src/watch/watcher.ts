@@ -125,7 +125,7 @@ export class Watcher {
     const entry = this.#entries.get(dependency.key);
     if (!entry || entry.dependency !== dependency) return;
     this.#succeeded();
-    this.options.metrics?.wakeups.inc();
+    if (response.index !== entry.index) this.options.metrics?.wakeups.inc();
     entry.lastError = undefined;
     entry.index = response.index;
     const data = markUnsafe(dependency.normalize(response), dependency.description);

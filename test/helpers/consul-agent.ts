@@ -28,14 +28,23 @@ export class ConsulAgent {
   private constructor(
     readonly ports: AgentPorts,
     private readonly configDir: string,
+    /** Sent with every request the test makes (the management token of an ACL agent). */
+    readonly token?: string,
   ) {}
 
-  static async create(options: { start?: boolean; config?: object } = {}): Promise<ConsulAgent> {
+  /** An agent with ACLs on and default deny; the tests act with `managementToken`. */
+  static async createWithAcls(managementToken: string): Promise<ConsulAgent> {
+    // Short cache TTLs: a policy change shows within a second, not the default 30 s.
+    const acl = { enabled: true, default_policy: "deny", enable_token_persistence: false, token_ttl: "1s", policy_ttl: "1s", tokens: { master: managementToken, agent: managementToken } };
+    return ConsulAgent.create({ config: { acl }, token: managementToken });
+  }
+
+  static async create(options: { start?: boolean; config?: object; token?: string } = {}): Promise<ConsulAgent> {
     if (!existsSync(consulBinary)) throw new Error(`${consulBinary} is missing: run scripts/setup.sh`);
     const ports = { http: await freePort(), dns: await freePort(), server: await freePort(), serfLan: await freePort(), serfWan: await freePort() };
     const configDir = await mkdtemp(join(tmpdir(), "consulate-agent-"));
     await writeFile(join(configDir, "config.json"), JSON.stringify(options.config ?? {}));
-    const agent = new ConsulAgent(ports, configDir);
+    const agent = new ConsulAgent(ports, configDir, options.token);
     if (options.start !== false) await agent.start();
     return agent;
   }
@@ -70,7 +79,7 @@ export class ConsulAgent {
         const res = await fetch(`${this.url}/v1/status/leader`);
         // The leader is elected and the agent has synced its own node into the catalog.
         if (res.ok && (await res.text()).length > 2) {
-          const node = await fetch(`${this.url}/v1/catalog/node/consulate-test`);
+          const node = await fetch(`${this.url}/v1/catalog/node/consulate-test`, { headers: this.#headers() });
           if (node.ok && (await node.text()) !== "null") return;
         }
       } catch {
@@ -100,8 +109,12 @@ export class ConsulAgent {
     await this.close();
   }
 
+  #headers(): Record<string, string> {
+    return this.token ? { "x-consul-token": this.token } : {};
+  }
+
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${this.url}/v1${path}`, { method, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+    const res = await fetch(`${this.url}/v1${path}`, { method, headers: this.#headers(), body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
     const text = await res.text();
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return text ? (JSON.parse(text) as unknown) : undefined;
@@ -127,5 +140,12 @@ export class ConsulAgent {
 
   async deleteKey(key: string): Promise<void> {
     await this.request("DELETE", `/kv/${key}`);
+  }
+
+  /** With ACLs: a policy from HCL rules, and a token holding it; returns the token's secret. */
+  async createToken(name: string, rules: string): Promise<{ secret: string; accessor: string; policyId: string }> {
+    const policy = (await this.request("PUT", "/acl/policy", { Name: name, Rules: rules })) as { ID: string };
+    const token = (await this.request("PUT", "/acl/token", { Description: name, Policies: [{ ID: policy.ID }] })) as { SecretID: string; AccessorID: string };
+    return { secret: token.SecretID, accessor: token.AccessorID, policyId: policy.ID };
   }
 }
