@@ -31,6 +31,7 @@ export function addRegistratorOptions(command: Command): Command {
     .option("--ttl-refresh <seconds>", "how often to refresh the TTL check (default ttl/2)")
     .addOption(new Option("--deregister <when>", "on container exit: always, or only when it exited with code 0").choices(["always", "on-success"]))
     .option("--deregister-on-stop", "deregister this host's services when consulate stops (default: leave them)")
+    .option("--allow-script-checks", "register SERVICE_CHECK_SCRIPT checks (the agent runs a command any container chose: off by default)")
     .option("--retry-attempts <n>", "attempts to reach Consul at start-up (-1 = forever)")
     .option("--retry-interval <ms>", "pause between those attempts");
 }

@@ -20,6 +20,7 @@ export interface RegistratorFlags {
   deregisterOnStop?: boolean;
   retryAttempts?: string;
   retryInterval?: string;
+  allowScriptChecks?: boolean;
 }
 
 export interface ResolvedRegistrator extends RegistratorOptions {
@@ -51,6 +52,7 @@ export function resolveRegistratorConfig(flags: RegistratorFlags, env: NodeJS.Pr
     network: flags.network,
     tags: splitTags(flags.tags),
     explicit: flags.explicit ?? false,
+    allowScriptChecks: flags.allowScriptChecks ?? false,
     ttlSeconds,
     ttlRefreshMs: ttlRefreshSeconds * 1000,
     resyncMs: integer(flags.resync, "--resync", 0, 0) * 1000,

@@ -8,7 +8,7 @@ import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import { probe } from "./probe.js";
-import { servicesFor, type ModelOptions, type PlannedService, type ServiceDefinition } from "./service-model.js";
+import { deriveServices, type ModelOptions, type PlannedService, type ServiceDefinition } from "./service-model.js";
 
 export interface RegistratorOptions extends ModelOptions {
   /** Full resync period; 0 = off. */
@@ -55,6 +55,7 @@ export class Registrator {
   #problem: string | undefined;
   #dockerConnected: boolean | undefined;
   #closing: Promise<void> | undefined;
+  readonly #warned = new Map<string, string>();
 
   constructor(
     private readonly docker: DockerEngine,
@@ -180,7 +181,10 @@ export class Registrator {
       } while (s.again && !this.#controller.signal.aborted);
     })().finally(() => {
       s.running = undefined;
-      if (s.services.size === 0 && !s.retryTimer) this.#containers.delete(id);
+      if (s.services.size === 0 && !s.retryTimer) {
+        this.#containers.delete(id);
+        this.#warned.delete(id);
+      }
     });
     return s.running;
   }
@@ -218,9 +222,21 @@ export class Registrator {
     }
   }
 
+  // Said once per container and set of warnings, not at every event or resync.
+  #warn(info: ContainerInfo, warnings: readonly string[]): void {
+    const key = warnings.join("\n");
+    if (this.#warned.get(info.id) === key) return;
+    this.#warned.set(info.id, key);
+    for (const warning of warnings) this.logger.warn("registrator", `container metadata refused: ${warning}`, { container: info.name });
+  }
+
   /** The services a container should have now. */
   #desired(info: ContainerInfo | undefined): Map<string, PlannedService> | "keep" {
-    if (info?.running) return new Map(servicesFor(info, this.options).map((p) => [p.definition.ID, p]));
+    if (info?.running) {
+      const { services, warnings } = deriveServices(info, this.options);
+      this.#warn(info, warnings);
+      return new Map(services.map((p) => [p.definition.ID, p]));
+    }
     if (info && this.options.deregister === "on-success" && info.exitCode !== 0) return "keep";
     return new Map();
   }

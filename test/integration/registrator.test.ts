@@ -87,7 +87,7 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     await docker.runContainer("--name", "checked-script", "-p", "8080", "-e", "SERVICE_CHECK_SCRIPT=test $SERVICE_PORT -gt 0", "-e", "SERVICE_CHECK_INTERVAL=1s", testImage, ...httpd);
     await docker.runContainer("--name", "broken-http", "-p", "8080", "-e", "SERVICE_CHECK_HTTP=/missing", "-e", "SERVICE_CHECK_INTERVAL=1h", testImage, ...httpd);
     await docker.runContainer("--name", "checked-ttl", "-p", "8080", "-e", "SERVICE_CHECK_TTL=30s", "-e", "SERVICE_CHECK_INITIAL_STATUS=warning", testImage, ...httpd);
-    const { cli, prefix, host } = registrator();
+    const { cli, prefix, host } = registrator("--allow-script-checks");
     await using _ = cli;
     await waitForServices(consul, prefix, (s) => s.length === 5);
     assert.deepEqual((await checksOf(consul, `${host}:checked-ttl:8080`)).map((c) => c.Status), ["warning"]);
@@ -100,6 +100,37 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     while ((await checksOf(consul, script))[0]?.Status !== "passing" && Date.now() < deadline) await sleep(100);
     assert.equal((await checksOf(consul, script))[0]?.Status, "passing");
     await docker.docker("rm", "-f", "checked-http", "checked-tcp", "checked-script", "broken-http", "checked-ttl");
+  });
+
+  it("untrusted container metadata: script checks need --allow-script-checks; bad names, tags, meta, durations and port floods are refused with a warning", async () => {
+    await docker.runContainer("--name", "script", "-p", "8080", "-e", "SERVICE_CHECK_SCRIPT=touch /tmp/pwned", testImage, ...httpd);
+    await docker.runContainer("--name", "odd", "-p", "8080", "-p", "9090", "-e", "SERVICE_8080_NAME=bad\nname", "-e", "SERVICE_9090_NAME=fine",
+      "-e", `SERVICE_TAGS=ok,bad\ttag,${"t".repeat(300)}`, "-e", `SERVICE_NOTE=${"m".repeat(600)}`, "-e", "SERVICE_CHECK_TCP=true", "-e", "SERVICE_CHECK_INTERVAL=often", testImage, "sh", "-c", "httpd -p 9090 -h /www; exec httpd -f -p 8080 -h /www");
+    await docker.runContainer("--name", "flood", "--expose", "20000-20149", testImage, ...httpd);
+    const { cli, prefix, host } = registrator("--internal");
+    await using _ = cli;
+    // script: registered, without the check. odd: only port 9090. flood: the first 100 ports.
+    const services = await waitForServices(consul, prefix, (s) => s.length === 1 + 1 + 100);
+    const script = services.find((s) => s.ID === `${host}:script:8080`)!;
+    assert.ok(script, "the container is still registered");
+    assert.deepEqual(await checksOf(consul, script.ID), [], "without the script check");
+    await cli.waitForLog((l) => /^container metadata refused: port 8080: SERVICE_CHECK_SCRIPT refused/.test(l.msg) && l.container === "script");
+    const fine = services.find((s) => s.Service === "fine")!;
+    assert.deepEqual(fine.Tags, ["ok"]);
+    assert.equal(fine.Meta?.note, undefined, "a meta value over Consul's 512 limit is left out, not a failing registration");
+    assert.deepEqual((await checksOf(consul, fine.ID)).map((c) => c.Status), ["passing"], "the check falls back to the default interval");
+    assert.ok(!services.some((s) => s.Service.includes("bad")));
+    const warnings = cli.logs().filter((l) => /^container metadata refused/.test(l.msg) && l.container === "odd").map((l) => l.msg);
+    assert.ok(warnings.some((w) => /port 8080: SERVICE_NAME "bad\\nname" contains a control character; this port is not registered/.test(w)), warnings.join("\n"));
+    assert.ok(warnings.some((w) => /port 9090: tag "bad\\ttag" contains a control character; left out/.test(w)));
+    assert.ok(warnings.some((w) => /port 9090: tag "t{40}…" is 300 characters long, more than 255; left out/.test(w)));
+    assert.ok(warnings.some((w) => /SERVICE_CHECK_INTERVAL: expected a duration .* got "often"; ignored/.test(w)));
+    await cli.waitForLog((l) => l.msg === "container metadata refused: publishes 150 ports; only the first 100 (by port number) are registered" && l.container === "flood");
+    const flood = services.filter((s) => s.ID.startsWith(`${host}:flood:`)).map((s) => s.Port).sort((a, b) => a - b);
+    assert.deepEqual([flood[0], flood.at(-1)], [20000, 20099]);
+    assert.equal(cli.logs().filter((l) => l.msg.startsWith("container metadata refused: publishes")).length, 1, "said once, not at every reconcile");
+    await docker.docker("rm", "-f", "script", "odd", "flood");
+    await waitForServices(consul, prefix, (s) => s.length === 0);
   });
 
   it("--ttl keeps a TTL check passing for longer than the TTL while the container runs", async () => {

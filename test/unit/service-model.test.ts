@@ -4,11 +4,11 @@ import { describe, it } from "node:test";
 import { toContainerInfo, type ContainerInfo } from "../../src/docker/container.js";
 import { planCheck } from "../../src/registrator/checks.js";
 import { portMetadata } from "../../src/registrator/metadata.js";
-import { imageBaseName, servicesFor, type ModelOptions } from "../../src/registrator/service-model.js";
+import { deriveServices, imageBaseName, servicesFor, type ModelOptions } from "../../src/registrator/service-model.js";
 
 // Recorded with Docker 20.10 (`docker inspect`), published ports bound to 127.0.0.1.
 const inspect = (name: string): ContainerInfo => toContainerInfo((JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")) as unknown[])[0]);
-const options: ModelOptions = { hostname: "host1", ip: undefined, internal: false, network: undefined, tags: [], explicit: false, ttlSeconds: 0 };
+const options: ModelOptions = { hostname: "host1", ip: undefined, internal: false, network: undefined, tags: [], explicit: false, ttlSeconds: 0, allowScriptChecks: false };
 
 describe("imageBaseName", () => {
   const cases: [string, string][] = [
@@ -104,8 +104,30 @@ describe("SERVICE_CHECK_* → Consul checks", () => {
   it("HTTPS, TCP, script with $SERVICE_IP/$SERVICE_PORT, TTL", () => {
     assert.equal(planCheck(meta({ check_https: "/x" }), "id", "10.0.0.1", 443)!.check.HTTP, "https://10.0.0.1:443/x");
     assert.equal(planCheck(meta({ check_tcp: "true" }), "id", "10.0.0.1", 5432)!.check.TCP, "10.0.0.1:5432");
-    assert.deepEqual(planCheck(meta({ check_script: "nc -z $SERVICE_IP $SERVICE_PORT" }), "id", "10.0.0.1", 9)!.check.Args, ["/bin/sh", "-c", "nc -z 10.0.0.1 9"]);
+    assert.deepEqual(planCheck(meta({ check_script: "nc -z $SERVICE_IP $SERVICE_PORT" }), "id", "10.0.0.1", 9, { allowScriptChecks: true })!.check.Args, ["/bin/sh", "-c", "nc -z 10.0.0.1 9"]);
     const ttl = planCheck(meta({ check_ttl: "30s", check_initial_status: "warning" }), "id", "h", 1)!.check;
     assert.deepEqual([ttl.TTL, ttl.Status, ttl.Interval], ["30s", "warning", undefined]);
+  });
+});
+
+describe("deriveServices: untrusted container metadata", () => {
+  const base = inspect("docker-inspect-web.json");
+  it("refuses script checks unless allowed, and says so", () => {
+    const info = { ...base, env: { ...base.env, SERVICE_CHECK_SCRIPT: "rm -rf /" } };
+    const denied = deriveServices(info, options);
+    assert.deepEqual(denied.services[0]!.definition.Checks, []);
+    assert.match(denied.warnings[0] ?? "", /SERVICE_CHECK_SCRIPT refused/);
+    assert.equal(deriveServices(info, { ...options, allowScriptChecks: true }).services[0]!.definition.Checks[0]!.Args?.[2], "rm -rf /");
+  });
+  it("a bad custom ID falls back to the default one; bad tags and meta are dropped; bad durations ignored", () => {
+    const info = { ...base, env: { ...base.env, SERVICE_ID: "x\u0000y", SERVICE_TAGS: "a,b\u2028c", SERVICE_NOTE: "n".repeat(513), SERVICE_CHECK_TCP: "true", SERVICE_CHECK_TIMEOUT: "soon", SERVICE_CHECK_INTERVAL: "5" } };
+    const { services, warnings } = deriveServices(info, options);
+    const d = services[0]!.definition;
+    assert.ok(d.ID.startsWith("host1:"), d.ID);
+    assert.ok(d.Tags.includes("a") && !d.Tags.some((t) => t.includes("c")));
+    assert.equal(d.Meta.note, undefined);
+    assert.equal(d.Checks[0]!.Interval, "5s", "a bare number is seconds, written with its unit for Consul");
+    assert.equal(d.Checks[0]!.Timeout, undefined);
+    assert.equal(warnings.length, 4, warnings.join("\n"));
   });
 });
