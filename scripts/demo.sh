@@ -8,18 +8,30 @@ bash "$root/scripts/setup.sh"
 consul="$root/.cache/consul/usr/bin/consul"
 work=$(mktemp -d)
 image=consulate-demo/busybox:1.0
-pids=()
 started_dockerd=""
 containers=()
 say() { printf '\n\033[1mdemo:\033[0m %s\n' "$*"; }
+consulate_pid=""
+consul_pid=""
+# Order matters: consulate first (no reload may start a new HAProxy during the cleanup), then the
+# HAProxy it started, the containers, Consul, and last the dockerd this script started. Each wait
+# names its own process, so a long-lived daemon cannot keep the script from exiting.
 cleanup() {
   set +e
   say "cleaning up"
+  if [ -n "$consulate_pid" ]; then kill "$consulate_pid" 2>/dev/null; wait "$consulate_pid" 2>/dev/null; fi
+  if [ -s "$work/haproxy.pid" ]; then
+    for p in $(cat "$work/haproxy.pid"); do kill "$p" 2>/dev/null; done
+  fi
+  pkill -f -- "-f $work/haproxy.cfg" 2>/dev/null
   [ ${#containers[@]} -gt 0 ] && docker rm -f "${containers[@]}" >/dev/null 2>&1
-  [ -s "$work/haproxy.pid" ] && kill "$(cat "$work/haproxy.pid")" 2>/dev/null
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill "${pids[i]}" 2>/dev/null; sleep 0.3; done
-  wait 2>/dev/null
-  if [ -n "$started_dockerd" ]; then kill "$started_dockerd" 2>/dev/null; wait "$started_dockerd" 2>/dev/null; fi
+  if [ -n "$consul_pid" ]; then kill "$consul_pid" 2>/dev/null; wait "$consul_pid" 2>/dev/null; fi
+  if [ -n "$started_dockerd" ]; then
+    kill "$started_dockerd" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$started_dockerd" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$started_dockerd" 2>/dev/null
+    wait "$started_dockerd" 2>/dev/null
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -43,7 +55,7 @@ http=$(port)
 say "starting a Consul 1.8.7 dev agent on 127.0.0.1:$http"
 "$consul" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -http-port "$http" -dns-port "$(port)" -server-port "$(port)" \
   -serf-lan-port "$(port)" -serf-wan-port "$(port)" -grpc-port -1 >"$work/consul.log" 2>&1 &
-pids+=($!)
+consul_pid=$!
 until curl -sf "127.0.0.1:$http/v1/status/leader" | grep -q ':'; do sleep 0.2; done
 
 listen=$(port)
@@ -55,7 +67,7 @@ CONSULATE_LISTEN="127.0.0.1:$listen" node "$root/dist/src/cli/main.js" render --
   --hostname demo --log-format text --log-level warn \
   --template "$root/templates/haproxy.hbs:$config" --check "haproxy -c -q -f {{candidate}}" \
   --exec "$root/examples/haproxy-sidecar/reload-haproxy.sh $config $work/haproxy.pid" &
-pids+=($!)
+consulate_pid=$!
 for _ in $(seq 100); do [ -s "$work/haproxy.pid" ] && break; sleep 0.1; done
 
 say "starting three web containers: docker run -p 8080 -e SERVICE_NAME=web -e SERVICE_TAGS=http …"

@@ -47,5 +47,8 @@ if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_
   say "installing npm packages"
   (cd "$root" && npm ci --no-audit --no-fund >/dev/null)
 fi
-[ -f "$root/dist/src/cli/main.js" ] || (cd "$root" && npm run build >/dev/null)
+# The demo runs the built CLI: rebuild when any source is newer than the build.
+if [ ! -f "$root/dist/src/cli/main.js" ] || [ -n "$(find "$root/src" "$root/package.json" -newer "$root/dist/src/cli/main.js" -print -quit)" ]; then
+  (cd "$root" && npm run build >/dev/null && touch "$root/dist/src/cli/main.js")
+fi
 say "ready: consul $("$consul_bin" version | head -1 | cut -d' ' -f2), $(dockerd --version | cut -d, -f1), $(haproxy -v | head -1 | cut -d' ' -f1-3), $(nginx -v 2>&1)"
