@@ -34,7 +34,6 @@ describe("the README's demo", () => {
     child.stderr.on("data", (c: Buffer) => (output += c.toString()));
     const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-    // eslint-disable-next-line no-control-regex -- the demo prints bold headings
     output = output.replace(/\x1b\[[0-9;]*m/g, "");
     clearTimeout(timer);
     assert.equal(code, 0, `the demo did not exit cleanly (a kill after 240 s means it hung):\n${output}`);
