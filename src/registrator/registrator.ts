@@ -244,6 +244,7 @@ export class Registrator {
   async #ensure(id: string, state: ContainerState, planned: PlannedService): Promise<void> {
     const spec = JSON.stringify(planned.definition);
     if (state.services.get(planned.definition.ID)?.spec === spec) return;
+    await this.#deregisterRenamed(planned.definition);
     const definition = structuredClone(planned.definition);
     // A new check starts critical and HTTP/TCP checks first run up to an interval later: probe now
     // so a healthy container is in passing-only queries at once, and a broken one is not.
@@ -258,6 +259,26 @@ export class Registrator {
     state.services.set(definition.ID, { definition, spec });
     this.metrics?.registrations.inc({ action: "register" });
     this.logger.info("registrator", "registered", { service: definition.Name, id: definition.ID, address: definition.Address || undefined, port: definition.Port, container: id.slice(0, 12) });
+  }
+
+  /**
+   * A service ID another container held (recreated under the same name: same ID) changes owner.
+   * Consul 1.8 keeps a service's index when one of its IDs is re-registered under another name,
+   * so blocking queries on the old name never see the instance leave. A container recreated
+   * under its old name with a new SERVICE_NAME does exactly that (same ID): deregister the old
+   * registration first, so our own registrations never trigger it.
+   */
+  async #deregisterRenamed(definition: ServiceDefinition): Promise<void> {
+    for (const [containerId, other] of this.#containers) {
+      const old = other.services.get(definition.ID);
+      if (!old) continue;
+      if (old.definition.Name !== definition.Name) {
+        await this.registry.deregister(definition.ID, this.#controller.signal);
+        this.logger.info("registrator", "service renamed: deregistered the old name first", { id: definition.ID, from: old.definition.Name, to: definition.Name, container: containerId.slice(0, 12) });
+      }
+      // The ID is the new container's now: the old one's late "die" must not deregister it.
+      other.services.delete(definition.ID);
+    }
   }
 
   #retry(id: string, state: ContainerState): void {

@@ -5,7 +5,9 @@ import { ConsulRequestError } from "../errors.js";
 import { markUnsafe } from "../untrusted.js";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
+import { blockingTimeoutMs } from "../consul/blocking.js";
 import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
+import { InstanceOwners, instancesOf } from "./instance-owners.js";
 import { ProbePool } from "./probe-pool.js";
 
 export interface WatcherOptions {
@@ -42,6 +44,10 @@ export class Watcher {
   #reachable: boolean | undefined;
   #directWatches = 0;
   #closing: Promise<void> | undefined;
+  readonly #owners = new InstanceOwners();
+  /** Ends the one-shot re-reads when the watcher closes. */
+  readonly #controller = new AbortController();
+  readonly #refreshing = new Set<string>();
 
   constructor(private readonly options: WatcherOptions) {}
 
@@ -115,6 +121,7 @@ export class Watcher {
 
   #stop(key: string, entry: Entry): void {
     this.#entries.delete(key);
+    this.#owners.remove(key);
     if (entry.controller) this.#directWatches--;
     entry.controller?.abort();
     this.#pools.get(entry.dependency.datacenter)?.delete(key);
@@ -134,6 +141,28 @@ export class Watcher {
     entry.data = data;
     entry.hasData = true;
     this.options.onChange(dependency.key);
+    if (dependency.service !== undefined) {
+      for (const stale of this.#owners.update(dependency.key, dependency.service, instancesOf(data, dependency.datacenter))) void this.#refresh(stale, dependency);
+    }
+  }
+
+  // An instance of `to` is still held by the query `key` of another service: it moved, and
+  // Consul did not move the old service's index. A plain read (no index) gives the truth now.
+  async #refresh(key: string, to: Dependency): Promise<void> {
+    const entry = this.#entries.get(key);
+    if (!entry || this.#refreshing.has(key)) return;
+    this.#refreshing.add(key);
+    this.options.metrics?.staleCorrections.inc();
+    this.options.logger.debug("watch", "an instance moved to another service: reading the service it left again", { from: entry.dependency.description, to: to.description });
+    try {
+      const { path, query, allowNotFound } = entry.dependency.request();
+      const response = await this.options.client.get(path, { query, allowNotFound, signal: this.#controller.signal, timeoutMs: blockingTimeoutMs(0) });
+      this.#publish(entry.dependency, response);
+    } catch (error) {
+      if (!this.#controller.signal.aborted) this.#failed(entry, error);
+    } finally {
+      this.#refreshing.delete(key);
+    }
   }
 
   #succeeded(): void {
@@ -162,6 +191,7 @@ export class Watcher {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#controller.abort();
       const loops = [...this.#entries.values()].map((e) => {
         e.controller?.abort();
         return e.loop;
