@@ -40,7 +40,7 @@ export class InstanceOwners {
   }
 }
 
-const text = (v: unknown) => (typeof v === "string" ? v : v && typeof v === "object" && "raw" in v ? String((v as { raw: unknown }).raw) : String(v));
+const text = (v: unknown) => (typeof v === "string" ? v : v && typeof v === "object" && "raw" in v ? String((v).raw) : String(v));
 
 /** Instance identities of a health-service answer (as normalized for templates). */
 export function instancesOf(data: unknown, datacenter: string): string[] {
