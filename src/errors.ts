@@ -99,3 +99,9 @@ export class RefusedValueError extends ConsulateError {
     return new RefusedValueError(this.reason, this.field ?? field, this.where ?? where);
   }
 }
+
+/** The TLS handshake with the agent failed: unknown CA, name mismatch, expired, client certificate required. */
+export class TlsError extends ConsulateError {
+  override readonly code = "ETLS";
+  override readonly exitCode = 8;
+}

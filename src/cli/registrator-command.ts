@@ -14,6 +14,7 @@ import { startStatusServer } from "../observe/status-server.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
 import { Registrator } from "../registrator/registrator.js";
 import { onSignals } from "./signals.js";
+import { addTlsOptions } from "./tls-options.js";
 
 /** The registrator's flags, shared by `consulate registrator` and `consulate render --registrator`. */
 export function addRegistratorOptions(command: Command): Command {
@@ -93,7 +94,7 @@ export function registratorCommand(): Command {
     .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
     .addOption(new Option("--log-format <format>", "json or text").choices(["json", "text"]))
     .option("--listen <host:port>", "serve /metrics, /healthz, /readyz, /status and a status page here (off by default)");
-  return addRegistratorOptions(command)
+  return addRegistratorOptions(addTlsOptions(command))
     .addHelpText(
       "after",
       `
@@ -108,7 +109,7 @@ Examples:
       const { logger: recorded, recent } = recordingLogger(createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") }));
       const logger = redactingLogger(recorded, [connection.token]);
       const metrics = new Metrics();
-      const client = new ConsulClient({ address, token: connection.token, maxConnections: 16 });
+      const client = new ConsulClient({ address, token: connection.token, tls: connection.tls, maxConnections: 16 });
       const controller = new AbortController();
       const stop = onSignals(["SIGTERM", "SIGINT"], () => controller.abort());
       try {

@@ -11,6 +11,7 @@ import type { Registrator } from "../registrator/registrator.js";
 import type { RegistratorFlags } from "../config/resolve-registrator.js";
 import { addRegistratorOptions, startRegistrator } from "./registrator-command.js";
 import { onSignals } from "./signals.js";
+import { addTlsOptions } from "./tls-options.js";
 import type { Server } from "node:http";
 import { Metrics } from "../observe/metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
@@ -50,7 +51,7 @@ export function renderCommand(): Command {
     .addOption(new Option("--log-format <format>", "json (default when stderr is not a terminal) or text").choices(["json", "text"]))
     .option("--listen <host:port>", "serve /metrics, /healthz, /readyz and /status here (off by default)")
     .option("--registrator", "also run the registrator in this process (the sidecar); takes the registrator's flags");
-  return addRegistratorOptions(command)
+  return addRegistratorOptions(addTlsOptions(command))
     .addHelpText(
       "after",
       `

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.js";
 import { parseConsulAddress, type ConsulAddress } from "./consul-address.js";
+import { resolveTls, type ResolvedTls, type TlsFileSettings, type TlsFlags } from "./resolve-tls.js";
 
 /** The Consul connection flags `render` and `registrator` share. */
-export interface ConsulFlags {
+export interface ConsulFlags extends TlsFlags {
   consul?: string;
   token?: string;
   tokenFile?: string;
@@ -16,6 +17,7 @@ export interface ConsulFileSettings {
   readonly token?: string;
   readonly tokenFile?: string;
   readonly allowAnonymous?: boolean;
+  readonly tls?: TlsFileSettings;
   where?(key: string): string;
 }
 
@@ -25,6 +27,8 @@ export interface ResolvedConsulConnection {
   readonly token: string | undefined;
   /** ACLs on and no token is a start-up error unless this says it is meant. */
   readonly allowAnonymous: boolean;
+  /** CA, client certificate, server name, verification: undefined = the defaults of https. */
+  readonly tls: ResolvedTls | undefined;
 }
 
 /** The first value set, with the name of where it came from. */
@@ -57,8 +61,15 @@ export function resolveConsulConnection(flags: ConsulFlags, file: ConsulFileSett
     const tokenFile = pick([flags.tokenFile, "--token-file"], [file.tokenFile, fileKey("tokenFile")], [env.CONSUL_HTTP_TOKEN_FILE, "CONSUL_HTTP_TOKEN_FILE"]);
     token = tokenFile ? readToken(tokenFile[0], tokenFile[1]) : env.CONSUL_HTTP_TOKEN;
   }
+  const tls = resolveTls(flags, file.tls ?? {}, env, (key) => fileKey(`tls.${key}`));
+  const ssl = ["true", "1"].includes(env.CONSUL_HTTP_SSL?.toLowerCase() ?? "");
+  const hasScheme = /^[a-z]+:\/\//i.test(addressText);
+  // As Consul's CLI: CONSUL_HTTP_SSL=true (or TLS settings) make a bare host:port an https address.
+  const address = parseConsulAddress(!hasScheme && (ssl || tls) ? `https://${addressText}` : addressText, addressSource);
+  if (tls && address.protocol !== "https:") throw new ConfigError(`${addressSource}: TLS settings are given, but "${addressText}" is plain http: use https://`);
   return Object.freeze({
-    address: parseConsulAddress(addressText, addressSource),
+    address,
+    tls,
     token: token?.trim() || undefined,
     allowAnonymous: flags.allowAnonymous ?? file.allowAnonymous ?? false,
   });

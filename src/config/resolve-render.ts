@@ -5,12 +5,13 @@ import { durationValue, parseWait, type Quiescence } from "./duration.js";
 import { parseListen, type ListenAddress } from "./listen.js";
 import { loadConfigFile, type LoadedConfig } from "./load-file.js";
 import { resolveConsulConnection } from "./resolve-consul.js";
+import type { TlsFlags } from "./resolve-tls.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "./resolved.js";
 import { renderFileSchema, type RenderFileConfig } from "./schema.js";
 import { parseTemplateSpec } from "./template-spec.js";
 
 /** What the user wrote on the command line (commander's parsed flags). */
-export interface RenderFlags {
+export interface RenderFlags extends TlsFlags {
   template?: string[];
   exec?: string;
   check?: string;

@@ -1,5 +1,6 @@
 import type { ConsulAddress } from "./consul-address.js";
 import type { ListenAddress } from "./listen.js";
+import type { ResolvedTls } from "./resolve-tls.js";
 import type { Quiescence } from "./duration.js";
 import type { LogLevel } from "../observe/logger.js";
 
@@ -20,6 +21,7 @@ export interface ResolvedConsul {
   readonly maxConnections: number;
   /** ACLs on and no token is a start-up error unless this says it is meant. */
   readonly allowAnonymous: boolean;
+  readonly tls: ResolvedTls | undefined;
 }
 
 /** `consulate render`'s settings after flags, config file and environment were merged. Frozen. */

@@ -21,6 +21,17 @@ export const renderFileSchema = z
         tokenFile: z.string().optional(),
         maxConnections: z.number().int().min(4).max(190).optional().describe("concurrent connections to the agent (Consul allows 200 per client IP)"),
         allowAnonymous: z.boolean().optional().describe("run without a token even where the agent enforces ACLs"),
+        tls: z
+          .object({
+            caFile: z.string().min(1).optional().describe("PEM file of the CA that signed the agent's certificate ($CONSUL_CACERT)"),
+            caPath: z.string().min(1).optional().describe("directory of PEM CA files ($CONSUL_CAPATH)"),
+            certFile: z.string().min(1).optional().describe("client certificate, for agents with verify_incoming ($CONSUL_CLIENT_CERT)"),
+            keyFile: z.string().min(1).optional().describe("the client certificate's key ($CONSUL_CLIENT_KEY)"),
+            serverName: z.string().min(1).optional().describe("name to verify the agent's certificate against ($CONSUL_TLS_SERVER_NAME)"),
+            skipVerify: z.boolean().optional().describe("do not verify the agent's certificate (tests only)"),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -2,8 +2,9 @@ import { EventEmitter } from "node:events";
 import http from "node:http";
 import https from "node:https";
 import Consul from "consul";
-import { ConsulRequestError } from "../errors.js";
+import { ConsulRequestError, TlsError } from "../errors.js";
 import type { ConsulAddress } from "../config/consul-address.js";
+import type { ResolvedTls } from "../config/resolve-tls.js";
 
 /** The one module that imports `consul`: its untyped edges (ctx emitter, raw requests) stay here. */
 
@@ -31,6 +32,7 @@ export interface ConsulClientOptions {
   readonly token?: string;
   /** Upper bound on concurrent HTTP connections to the agent. */
   readonly maxConnections: number;
+  readonly tls?: ResolvedTls | undefined;
 }
 
 interface RawResponse {
@@ -58,17 +60,18 @@ export class ConsulClient {
   readonly #agent: http.Agent;
   readonly #token: string | undefined;
   readonly #address: string;
+  readonly #tls: ResolvedTls | undefined;
   #closed = false;
 
   constructor(options: ConsulClientOptions) {
     const { address } = options;
-    const AgentClass = address.protocol === "https:" ? https.Agent : http.Agent;
-    this.#agent = new AgentClass({
-      keepAlive: true,
-      maxSockets: options.maxConnections,
-      maxFreeSockets: options.maxConnections,
-      scheduling: "lifo",
-    });
+    const pool = { keepAlive: true, maxSockets: options.maxConnections, maxFreeSockets: options.maxConnections, scheduling: "lifo" as const };
+    const { tls } = options;
+    this.#tls = tls;
+    this.#agent =
+      address.protocol === "https:"
+        ? new https.Agent({ ...pool, ca: tls?.ca as Buffer[] | undefined, cert: tls?.cert, key: tls?.key, servername: tls?.serverName, rejectUnauthorized: !tls?.skipVerify })
+        : new http.Agent(pool);
     this.#token = options.token;
     this.#address = `${address.host}:${address.port}`;
     this.#raw = new Consul({
@@ -132,8 +135,10 @@ export class ConsulClient {
     }
   }
 
-  #describe(method: string, path: string, raw: RawError): ConsulRequestError {
+  #describe(method: string, path: string, raw: RawError): ConsulRequestError | TlsError {
     const where = `${method} ${this.#address}/v1${path.split("?")[0]}`;
+    const tls = describeTlsFailure(raw.code ?? (raw.cause as RawError | undefined)?.code, raw.message, this.#address, this.#tls);
+    if (tls) return new TlsError(tls, { cause: raw });
     if (raw.isResponse && raw.response) {
       const text = typeof raw.response.body === "string" ? raw.response.body.trim().split("\n")[0] : raw.message;
       return new ConsulRequestError(`${where}: HTTP ${raw.response.statusCode} ${text ?? ""}`.trim(), raw.response.statusCode, { cause: raw });
@@ -171,4 +176,32 @@ function readHeaderNumber(headers: RawResponse["headers"], name: string): number
 /** Encodes each segment of a KV key or service name for use in a URL path. */
 export function encodePath(...segments: string[]): string {
   return segments.map((s) => s.split("/").map(encodeURIComponent).join("/")).join("/");
+}
+
+/**
+ * One line for a failed TLS handshake, naming the file to look at, or undefined when the error
+ * is not one. Unknown CA, name mismatch, expiry and a refused client certificate are configuration
+ * problems that no retry fixes.
+ */
+export function describeTlsFailure(code: string | undefined, message: string, address: string, tls: ResolvedTls | undefined): string | undefined {
+  const ca = tls?.caSource ?? "the system's CAs";
+  switch (code) {
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+      return `TLS to ${address}: the agent's certificate is not signed by a CA in ${ca} (unknown CA, ${code}); give the CA that signed it with --ca-file or CONSUL_CACERT`;
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `TLS to ${address}: the agent's certificate is not valid for this name (${message.replace(/^Hostname\/IP does not match certificate's altnames: /, "")}); connect by a name it holds or set --tls-server-name`;
+    case "CERT_HAS_EXPIRED":
+      return `TLS to ${address}: the agent's certificate has expired`;
+    case "CERT_NOT_YET_VALID":
+      return `TLS to ${address}: the agent's certificate is not valid yet`;
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+      return `TLS to ${address}: the agent does not speak TLS on this port (plain http?)`;
+  }
+  if (/certificate required|alert bad certificate|alert certificate unknown|handshake failure/i.test(message) || code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED" || code === "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE") {
+    return `TLS to ${address}: the agent refused our client certificate${tls?.certSource ? ` (${tls.certSource})` : " (none given: it requires one, --client-cert and --client-key)"}`;
+  }
+  return undefined;
 }

@@ -11,6 +11,8 @@ export const consulBinary = join(repoRoot, ".cache/consul/usr/bin/consul");
 
 export interface AgentPorts {
   http: number;
+  /** 0 unless the agent was created with TLS. */
+  https: number;
   dns: number;
   server: number;
   serfLan: number;
@@ -32,6 +34,19 @@ export class ConsulAgent {
     readonly token?: string,
   ) {}
 
+  /**
+   * An agent that also serves HTTPS with these certificates; `verifyIncoming` makes it require a
+   * client certificate signed by the CA. The plain HTTP port stays, for the test's own requests.
+   */
+  static async createWithTls(tls: { ca: string; cert: string; key: string; verifyIncoming: boolean }): Promise<ConsulAgent> {
+    const https = await freePort();
+    const agent = await ConsulAgent.create({
+      config: { ports: { https }, ca_file: tls.ca, cert_file: tls.cert, key_file: tls.key, verify_incoming_https: tls.verifyIncoming, verify_incoming_rpc: false },
+    });
+    agent.ports.https = https;
+    return agent;
+  }
+
   /** An agent with ACLs on and default deny; the tests act with `managementToken`. */
   static async createWithAcls(managementToken: string): Promise<ConsulAgent> {
     // Short cache TTLs: a policy change shows within a second, not the default 30 s.
@@ -41,7 +56,7 @@ export class ConsulAgent {
 
   static async create(options: { start?: boolean; config?: object; token?: string } = {}): Promise<ConsulAgent> {
     if (!existsSync(consulBinary)) throw new Error(`${consulBinary} is missing: run scripts/setup.sh`);
-    const ports = { http: await freePort(), dns: await freePort(), server: await freePort(), serfLan: await freePort(), serfWan: await freePort() };
+    const ports = { http: await freePort(), https: 0, dns: await freePort(), server: await freePort(), serfLan: await freePort(), serfWan: await freePort() };
     const configDir = await mkdtemp(join(tmpdir(), "consulate-agent-"));
     await writeFile(join(configDir, "config.json"), JSON.stringify(options.config ?? {}));
     const agent = new ConsulAgent(ports, configDir, options.token);
