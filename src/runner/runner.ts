@@ -217,10 +217,21 @@ export class Runner {
   }
 
   #dependencyChanged(key: string): void {
-    // A change of the catalog's service list re-checks every template that reads a service.
+    // A change of the catalog's service list matters only to templates with a service that has
+    // no instances (is it missing from the catalog?) or that is reported missing now.
     const catalog = this.#catalogKeys.has(key);
-    for (const t of this.#templates) if (t.dependencies.has(key) || (catalog && [...t.dependencies.values()].some((d) => d.service !== undefined))) this.#dirty.add(t);
+    for (const t of this.#templates) if (t.dependencies.has(key) || (catalog && this.#mayHaveCatalogGap(t))) this.#dirty.add(t);
     this.#quiescence.trigger();
+  }
+
+  #mayHaveCatalogGap(t: TemplateState): boolean {
+    if (t.notInCatalog.length > 0) return true;
+    for (const d of t.dependencies.values()) {
+      if (d.service === undefined) continue;
+      const { hasData, data } = this.#watcher.read(d.key);
+      if (hasData && Array.isArray(data) && data.length === 0) return true;
+    }
+    return false;
   }
 
   // Cycles run one at a time; changes that arrive meanwhile are picked up by the next one.
