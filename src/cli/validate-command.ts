@@ -1,8 +1,5 @@
 import { Command } from "commander";
-import { resolveRenderConfig, type RenderFlags } from "../config/resolve-render.js";
-import { renderConfigJsonSchema } from "../config/json-schema.js";
-import { checkLookup } from "../runner/dependency-factory.js";
-import { loadTemplate } from "../template/compile.js";
+import type { RenderFlags } from "../config/resolve-render.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -17,9 +14,12 @@ export function validateCommand(): Command {
     .addHelpText("after", "\nExamples:\n  consulate validate -c consulate.yaml\n  consulate validate --print-schema > consulate.schema.json")
     .action(async (flags: RenderFlags & { printSchema?: boolean }) => {
       if (flags.printSchema) {
+        const { renderConfigJsonSchema } = await import("../config/json-schema.js");
         process.stdout.write(`${JSON.stringify(renderConfigJsonSchema(), null, 2)}\n`);
         return;
       }
+      // Loaded when the command runs, so that --help stays fast.
+      const [{ resolveRenderConfig }, { checkLookup }, { loadTemplate }] = await Promise.all([import("../config/resolve-render.js"), import("../runner/dependency-factory.js"), import("../template/compile.js")]);
       const config = await resolveRenderConfig({ ...flags, logFormat: "text" }, process.env, process.cwd(), false);
       // The same checks `render` makes at start-up, data aside: arguments parsed as queries.
       for (const t of config.templates) await loadTemplate(t.source, checkLookup);

@@ -173,10 +173,6 @@ function readHeaderNumber(headers: RawResponse["headers"], name: string): number
   return Number.isFinite(n) ? n : 0;
 }
 
-/** Encodes each segment of a KV key or service name for use in a URL path. */
-export function encodePath(...segments: string[]): string {
-  return segments.map((s) => s.split("/").map(encodeURIComponent).join("/")).join("/");
-}
 
 /**
  * One line for a failed TLS handshake, naming the file to look at, or undefined when the error

@@ -1,4 +1,5 @@
-import { encodePath, type ConsulResponse } from "../consul/client.js";
+import { encodePath } from "../consul/path.js";
+import type { ConsulResponse } from "../consul/client.js";
 import { baseQuery, compareStrings, dependencyKey, type Dependency, type DependencyRequest, type QueryDefaults } from "./dependency.js";
 
 export interface KvPair {

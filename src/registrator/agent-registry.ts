@@ -1,4 +1,5 @@
-import { encodePath, type ConsulClient } from "../consul/client.js";
+import { encodePath } from "../consul/path.js";
+import type { ConsulClient } from "../consul/client.js";
 import { ConsulRequestError } from "../errors.js";
 import { managedBy, type ServiceDefinition } from "./service-model.js";
 
