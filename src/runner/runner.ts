@@ -351,6 +351,8 @@ export class Runner {
         const result = await checkCandidate(check, candidate, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger });
         if (!result.ok) {
           await candidate.discard();
+          // Stopped by shutdown: nothing was wrong with the file.
+          if (result.cancelled) return "failed";
           t.lastError = `check failed (${result.timedOut ? "timed out" : `exit ${result.exitCode ?? "?"}`})`;
           this.#metrics?.checkFailures.inc({ template: t.spec.destination });
           this.#logger.error("render", "check failed: destination untouched, no reload", { destination: t.spec.destination, command: check, exitCode: result.exitCode, timedOut: result.timedOut || undefined, output: result.output });
