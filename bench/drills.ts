@@ -73,7 +73,13 @@ if (freshClones > 0) {
     if (result.code === 0) passed++;
     times.push(`${Math.round(result.seconds)} s`);
     process.stderr.write(`fresh clone ${i + 1}: exit ${result.code}, ${c.pass} passed, ${c.fail} failed (${result.seconds.toFixed(0)} s)\n`);
-    if (result.code !== 0) process.stderr.write(result.output.slice(-4000));
+    // Which tests failed, and each one's error.
+    if (result.code !== 0) {
+      const lines = result.output.split("\n");
+      lines.forEach((line, i) => {
+        if (/^\s*not ok /.test(line)) process.stderr.write(`${lines.slice(i, i + 14).join("\n")}\n`);
+      });
+    }
     await rm(dir, { recursive: true, force: true });
   }
   cloneLine = `| the whole test command (\`bash scripts/setup.sh && npm test\`) in fresh clones of HEAD, one after another | ${passed}/${freshClones} passed (${times.join(", ")}) | ${passed === freshClones ? "deterministic" : "**not deterministic**"} |`;
