@@ -15,6 +15,7 @@ import { startStatusServer } from "../observe/status-server.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
 import { Registrator } from "../registrator/registrator.js";
 import { onSignals } from "./signals.js";
+import type { Server } from "node:http";
 
 /**
  * Waits until the agent answers, `attempts` times at most (-1 = forever), and checks the ACL
@@ -66,18 +67,21 @@ export async function runRegistrator(flags: RegistratorCommandFlags): Promise<vo
   const client = new ConsulClient({ address, token: connection.token, tls: connection.tls, maxConnections: 16 });
   const controller = new AbortController();
   const stop = onSignals(["SIGTERM", "SIGINT"], () => controller.abort());
+  let registrator: Registrator | undefined;
+  let server: Server | undefined;
   try {
     logger.info("registrator", "starting", { consul: formatConsulAddress(address) });
-    const registrator = await startRegistrator(flags, client, { hasToken: connection.token !== undefined, allowAnonymous: connection.allowAnonymous }, logger, controller.signal, metrics);
-    const server = listen ? await startStatusServer(listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent }) : undefined;
+    // Served from the start, so the first registrations are visible there too.
+    if (listen) server = await startStatusServer(listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent });
+    registrator = await startRegistrator(flags, client, { hasToken: connection.token !== undefined, allowAnonymous: connection.allowAnonymous }, logger, controller.signal, metrics);
     await new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
     logger.info("cli", "stopping");
-    server?.close();
-    await registrator.close();
   } catch (error) {
     if (!controller.signal.aborted) throw error;
   } finally {
     stop();
+    server?.close();
+    await registrator?.close();
     client.close();
   }
 }

@@ -39,6 +39,12 @@ export interface RenderFlags extends TlsFlags {
 
 type Where = LoadedConfig<RenderFileConfig>["where"];
 
+/**
+ * Consul allows 200 connections per client address (`http_max_conns_per_client`): 180 leaves
+ * room for a registrator on the same host (16) and a few one-shot calls.
+ */
+export const defaultMaxConnections = 180;
+
 /** The flag if given, else the config file's key (named with its line), else the fallback. */
 function durationSetting(flag: string | undefined, flagName: string, fileValue: string | number | undefined, where: Where, key: string, fallback: number): number {
   if (flag !== undefined) return durationValue(flag, flagName);
@@ -98,7 +104,7 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
   if (templates.length === 0) throw new ConfigError("no templates: give at least one --template <source>:<destination>[:<command>] (or templates in --config)");
 
   const connection = resolveConsulConnection(flags, { ...file.consul, where: (key) => where("consul", key) }, env);
-  const maxConnections = flags.maxConnections === undefined ? (file.consul?.maxConnections ?? 48) : Number(flags.maxConnections);
+  const maxConnections = flags.maxConnections === undefined ? (file.consul?.maxConnections ?? defaultMaxConnections) : Number(flags.maxConnections);
   if (!Number.isInteger(maxConnections) || maxConnections < 4 || maxConnections > 190) {
     throw new ConfigError(`--max-connections: expected a whole number from 4 to 190 (Consul allows 200 per client IP), got "${flags.maxConnections}"`);
   }

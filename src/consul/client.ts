@@ -5,6 +5,7 @@ import Consul from "consul";
 import { ConsulRequestError, TlsError } from "../errors.js";
 import type { ConsulAddress } from "../config/consul-address.js";
 import type { ResolvedTls } from "../config/resolve-tls.js";
+import { H2TransportError, Http2Pool } from "./http2-pool.js";
 
 /** The one module that imports `consul`: its untyped edges (ctx emitter, raw requests) stay here. */
 
@@ -33,6 +34,8 @@ export interface ConsulClientOptions {
   /** Upper bound on concurrent HTTP connections to the agent. */
   readonly maxConnections: number;
   readonly tls?: ResolvedTls | undefined;
+  /** HTTPS agents: GETs (every blocking query) over HTTP/2 streams. On unless false. */
+  readonly http2?: boolean;
 }
 
 interface RawResponse {
@@ -61,6 +64,7 @@ export class ConsulClient {
   readonly #token: string | undefined;
   readonly #address: string;
   readonly #tls: ResolvedTls | undefined;
+  readonly #h2: Http2Pool | undefined;
   #closed = false;
 
   constructor(options: ConsulClientOptions) {
@@ -74,6 +78,8 @@ export class ConsulClient {
         : new http.Agent(pool);
     this.#token = options.token;
     this.#address = `${address.host}:${address.port}`;
+    const host = address.host.includes(":") ? `[${address.host}]` : address.host;
+    if (address.protocol === "https:" && options.http2 !== false) this.#h2 = new Http2Pool(`https://${host}:${address.port}`, tls);
     this.#raw = new Consul({
       host: address.host,
       port: address.port,
@@ -86,7 +92,12 @@ export class ConsulClient {
   get connectionCount(): number {
     const count = (pool: NodeJS.ReadOnlyDict<unknown[]>) =>
       Object.values(pool).reduce((n, list) => n + (list?.length ?? 0), 0);
-    return count(this.#agent.sockets) + count(this.#agent.freeSockets);
+    return count(this.#agent.sockets) + count(this.#agent.freeSockets) + (this.#h2?.sessions ?? 0);
+  }
+
+  /** True when blocking queries are streams on shared HTTP/2 connections (HTTPS agents). */
+  get multiplexed(): boolean {
+    return this.#h2 !== undefined;
   }
 
   get address(): string {
@@ -94,7 +105,37 @@ export class ConsulClient {
   }
 
   async get<T>(path: string, options: RequestOptions = {}): Promise<ConsulResponse<T>> {
+    if (this.#h2) return this.#getH2<T>(this.#h2, path, options);
     return this.#request<T>("GET", path, undefined, options);
+  }
+
+  async #getH2<T>(h2: Http2Pool, path: string, options: RequestOptions): Promise<ConsulResponse<T>> {
+    options.signal?.throwIfAborted();
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== false) query.set(k, v === true ? "" : String(v));
+    const search = query.size > 0 ? `?${query.toString().replace(/=(?=&|$)/g, "")}` : "";
+    const headers: Record<string, string> = this.#token ? { "x-consul-token": this.#token } : {};
+    let res;
+    try {
+      res = await h2.get(`/v1${path}${search}`, headers, options.signal, options.timeoutMs ?? 0);
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const raw = error as H2TransportError;
+      throw this.#describe("GET", path, { name: "Error", message: raw.message, code: raw.code, isTimeout: raw.code === "ETIMEDOUT", cause: raw });
+    }
+    const header = (name: string) => {
+      const v = res.headers[name];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const where = `GET ${this.#address}/v1${path}`;
+    if (header("x-consul-results-filtered-by-acls") === "true") throw new ConsulRequestError(`${where}: results filtered by ACLs (the token may not read all of it); give the token read access`, 403);
+    const index = Number(header("x-consul-index"));
+    const lastContact = Number(header("x-consul-lastcontact"));
+    const meta = { index: Number.isFinite(index) ? index : 0, statusCode: res.status, lastContactMs: Number.isFinite(lastContact) ? lastContact : 0 };
+    if (res.status === 404 && options.allowNotFound) return { body: undefined as T, ...meta };
+    if (res.status >= 400) throw new ConsulRequestError(`${where}: HTTP ${res.status} ${res.text.trim().split("\n")[0] ?? ""}`.trim(), res.status);
+    const type = header("content-type") ?? "";
+    return { body: (type.includes("json") && res.text ? JSON.parse(res.text) : res.text) as T, ...meta };
   }
 
   async put<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<ConsulResponse<T>> {
@@ -151,6 +192,7 @@ export class ConsulClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#h2?.close();
     this.#agent.destroy();
   }
 

@@ -126,7 +126,8 @@ export class Runner {
         backoffMaxMs: 10_000,
         maxStaleMs: config.maxStaleMs,
       },
-      maxDirectWatches: Math.max(1, config.consul.maxConnections - connectionReserve),
+      // Over HTTP/2 every watch is a stream on a shared connection: no budget to fall back from.
+      maxDirectWatches: options.client.multiplexed ? Number.POSITIVE_INFINITY : Math.max(1, config.consul.maxConnections - connectionReserve),
       poolConcurrency,
       onChange: (key) => this.#dependencyChanged(key),
       metrics: options.metrics,

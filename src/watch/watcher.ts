@@ -48,6 +48,7 @@ export class Watcher {
   /** Ends the one-shot re-reads when the watcher closes. */
   readonly #controller = new AbortController();
   readonly #refreshing = new Set<string>();
+  #pooling = false;
 
   constructor(private readonly options: WatcherOptions) {}
 
@@ -85,6 +86,13 @@ export class Watcher {
     const entry: Entry = { dependency, hasData: false, data: undefined, index: 0 };
     this.#entries.set(dependency.key, entry);
     if (dependency.probe && this.#directWatches >= this.options.maxDirectWatches) {
+      if (!this.#pooling) {
+        this.#pooling = true;
+        this.options.logger.warn("watch", "more watches than the connection budget: the rest share a probe pool, which notices changes more slowly", {
+          directWatches: this.#directWatches,
+          helps: "an https:// agent (HTTP/2 carries every watch on a few connections), or a higher http_max_conns_per_client on the agent with --max-connections",
+        });
+      }
       this.#pool(dependency.datacenter).add(dependency);
       this.options.logger.debug("watch", "watching (pooled)", { dependency: dependency.description });
       return;

@@ -223,8 +223,14 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     const { cli, prefix, host } = registrator("--listen", `127.0.0.1:${port}`);
     await using _ = cli;
     await waitForServices(consul, prefix, (s) => s.length === 1);
-    const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { registrator: { services: { ID: string }[] }[] };
-    assert.deepEqual(status.registrator.flatMap((c) => c.services.map((s) => s.ID)), [`${host}:observed:8080`]);
+    // The status server answers from the start; the registrator joins it once its first sync is done.
+    type Status = { registrator: { services: { ID: string }[] }[] | null };
+    let status: Status = { registrator: null };
+    for (let i = 0; i < 100 && !status.registrator; i++) {
+      status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as Status;
+      if (!status.registrator) await sleep(50);
+    }
+    assert.deepEqual(status.registrator?.flatMap((c) => c.services.map((s) => s.ID)), [`${host}:observed:8080`]);
     assert.match(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), /consulate_registrator_changes_total\{action="register"\} 1/);
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * The renderer at everyday scale over plain HTTP (150 services × 5, every service a direct
+ * blocking query under the default budget) and at 5,000 × 5 over HTTPS, where every watch is an
+ * HTTP/2 stream. Each latency sits beside its floor, measured in the same run: a bare blocking
+ * query answering the same kind of registration.
+ *
+ *   npm run build && npx tsx bench/transport.ts [--quick]
+ */
+import { spawn } from "node:child_process";
+import https from "node:https";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { makeCerts } from "../test/helpers/certs.js";
+import { ConsulAgent } from "../test/helpers/consul-agent.js";
+import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
+
+const quick = process.argv.includes("--quick");
+const repetitions = quick ? 5 : 20;
+const template = "{{#each (services)}}{{#if (hasPrefix Name \"svc-\")}}backend {{identifier Name}}\n{{#each (service Name)}}  server {{ID}} {{address Address}}:{{port Port}}\n{{/each}}{{/if}}{{/each}}";
+const work = await mkdtemp(join(tmpdir(), "consulate-transport-"));
+
+interface Transport {
+  readonly consulArgs: string[];
+  /** GET with a body, over the same scheme consulate uses (the floor's client). */
+  get(path: string): Promise<{ index: string; ms: number }>;
+}
+
+function plain(consul: ConsulAgent): Transport {
+  return {
+    consulArgs: ["--consul", consul.address],
+    async get(path) {
+      const res = await fetch(`${consul.url}/v1${path}`);
+      await res.arrayBuffer();
+      return { index: res.headers.get("x-consul-index") ?? "0", ms: performance.now() };
+    },
+  };
+}
+
+function secure(consul: ConsulAgent, ca: string, caPem: Buffer): Transport {
+  const agent = new https.Agent({ ca: caPem, keepAlive: true });
+  return {
+    consulArgs: ["--consul", `https://127.0.0.1:${consul.ports.https}`, "--ca-file", ca],
+    get: (path) =>
+      new Promise((resolve, reject) => {
+        https.get({ host: "127.0.0.1", port: consul.ports.https, path: `/v1${path}`, agent }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ index: String(res.headers["x-consul-index"] ?? "0"), ms: performance.now() }));
+        }).on("error", reject);
+      }),
+  };
+}
+
+/** The floor: a bare blocking query on one service, woken by adding an instance to it. */
+async function floor(consul: ConsulAgent, transport: Transport, service: string): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    const { index } = await transport.get(`/health/service/${service}`);
+    const answered = transport.get(`/health/service/${service}?index=${index}&wait=30s`);
+    await new Promise((r) => setTimeout(r, 50));
+    const start = performance.now();
+    await addInstance(consul, service, `floor-${i}`, 30000 + i);
+    samples.push((await answered).ms - start);
+  }
+  return samples;
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0);
+}
+
+async function scenario(consul: ConsulAgent, transport: Transport, services: number, port: number) {
+  await loadCatalog(consul, services, 5);
+  const source = join(work, "t.hbs");
+  const out = join(work, `out-${services}.cfg`);
+  await writeFile(source, template);
+  const floorSamples = await floor(consul, transport, "svc-0");
+  const start = performance.now();
+  const child = spawn(process.execPath, [cli, "render", "--log-level", "warn", ...transport.consulArgs, "-t", `${source}:${out}`], { stdio: ["ignore", "ignore", "inherit"] });
+  let peakRss = 0;
+  let peakConnections = 0;
+  const sampler = setInterval(() => {
+    void rssKiB(child.pid!).then((kib) => (peakRss = Math.max(peakRss, kib)));
+    void connectionsTo(port, child.pid!).then((n) => (peakConnections = Math.max(peakConnections, n)));
+  }, 50);
+  const firstAt = await whenFile(out, (c) => c.includes(`svc-${services - 1}-4 `), 120_000);
+  const samples: number[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const id = `added-${i}`;
+    const written = whenFile(out, (c) => c.includes(`${id} `));
+    const t0 = performance.now();
+    await addInstance(consul, `svc-${(i * 37) % services}`, id, 32000 + i);
+    samples.push((await written) - t0);
+  }
+  clearInterval(sampler);
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  return { firstMs: firstAt - start, samples, floorSamples, peakRss: peakRss / 1024, peakConnections };
+}
+
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const rows: string[] = [];
+try {
+  {
+    await using consul = await ConsulAgent.create();
+    const r = await scenario(consul, plain(consul), 150, consul.ports.http);
+    const ratio = median(r.samples) / median(r.floorSamples);
+    rows.push(
+      "| 150 × 5 over HTTP (default budget: every service a direct blocking query) | | | |",
+      `| first full render (process start → file) | ${(r.firstMs / 1000).toFixed(2)} s | | ≤ 0.5 s |`,
+      `| one instance added → file, median (p90) | ${ms(median(r.samples))} (${ms(percentile(r.samples, 90))}) | floor ${ms(median(r.floorSamples))}: **${ratio.toFixed(2)}×** | ≤ 2× floor |`,
+      `| peak RSS | ${r.peakRss.toFixed(0)} MiB | | ≤ 80 MiB |`,
+      `| most connections to the agent | ${r.peakConnections} | | |`,
+    );
+  }
+  {
+    const certs = await makeCerts(work);
+    await using consul = await ConsulAgent.createWithTls({ ca: certs.ca, cert: certs.serverCert, key: certs.serverKey, verifyIncoming: false });
+    const n = quick ? 1000 : 5000;
+    const r = await scenario(consul, secure(consul, certs.ca, await readFile(certs.ca)), n, consul.ports.https);
+    rows.push(
+      `| ${n} × 5 over HTTPS (HTTP/2: every service a blocking query, as streams) | | | |`,
+      `| first full render (process start → file) | ${(r.firstMs / 1000).toFixed(2)} s | | ≤ 4 s |`,
+      `| one instance added → file, median (p90) | ${ms(median(r.samples))} (${ms(percentile(r.samples, 90))}) | floor (HTTPS, HTTP/1.1) ${ms(median(r.floorSamples))} | ≤ 60 ms |`,
+      `| most connections to the agent | ${r.peakConnections} | ⌈${n + 1} / 200⌉ = ${Math.ceil((n + 1) / 200)} sessions | ≤ 40 |`,
+      `| peak RSS | ${r.peakRss.toFixed(0)} MiB | | |`,
+    );
+  }
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+const body = `### Transport: HTTP at everyday scale, HTTPS/HTTP/2 at 5,000 services — ${new Date().toISOString().slice(0, 10)}
+
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${machine()}; Consul 1.8.7 dev agent on loopback, sharing the machine. ${repetitions} samples per latency; the template lists every service's instances (\`address\`/\`port\` helpers). The floor is a bare blocking query on one service answering the same kind of registration, measured in the same run.
+
+| figure | consulate | beside it | target |
+|---|---|---|---|
+${rows.join("\n")}`;
+console.log(body);
+if (!quick) await writeResults("transport", body);
