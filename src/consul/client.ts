@@ -135,7 +135,15 @@ export class ConsulClient {
     if (res.status === 404 && options.allowNotFound) return { body: undefined as T, ...meta };
     if (res.status >= 400) throw new ConsulRequestError(`${where}: HTTP ${res.status} ${res.text.trim().split("\n")[0] ?? ""}`.trim(), res.status);
     const type = header("content-type") ?? "";
-    return { body: (type.includes("json") && res.text ? JSON.parse(res.text) : res.text) as T, ...meta };
+    let body: unknown = res.text;
+    if (type.includes("json") && res.text) {
+      try {
+        body = JSON.parse(res.text);
+      } catch (error) {
+        throw new ConsulRequestError(`${where}: the answer is not valid JSON`, undefined, { cause: error });
+      }
+    }
+    return { body: body as T, ...meta };
   }
 
   async put<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<ConsulResponse<T>> {

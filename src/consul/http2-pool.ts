@@ -49,7 +49,7 @@ export class Http2Pool {
   }
 
   #session(): Session {
-    for (const s of this.#sessions) if (s.active < streamsPerSession && !s.session.closed && !s.session.destroyed) return s;
+    for (const s of this.#sessions) if (s.active < this.#limit(s) && !s.session.closed && !s.session.destroyed) return s;
     const tls = this.tls;
     const session = http2.connect(this.origin, {
       ca: tls?.ca as Buffer[] | undefined,
@@ -77,6 +77,12 @@ export class Http2Pool {
     session.on("error", forget);
     this.#sessions.add(entry);
     return entry;
+  }
+
+  // What the agent allows on one connection once it has said so (Go: 250), and never above ours.
+  #limit(s: Session): number {
+    const remote = s.session.remoteSettings?.maxConcurrentStreams;
+    return Math.min(streamsPerSession, remote && remote > 0 ? remote : streamsPerSession);
   }
 
   /** One GET; rejects with H2TransportError below HTTP, AbortError when `signal` aborts. */
@@ -117,7 +123,10 @@ export class Http2Pool {
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("end", () => {
         cleanup();
-        resolve({ status: Number(responseHeaders[":status"] ?? 0), headers: responseHeaders, text: Buffer.concat(chunks).toString("utf8") });
+        const status = Number(responseHeaders[":status"] ?? 0);
+        // A stream refused or cut before its headers ends with no status: not an answer.
+        if (!status) reject(new H2TransportError(`stream ended without an answer (${stream.rstCode ?? "no code"})`, "ERR_HTTP2_STREAM_ERROR"));
+        else resolve({ status, headers: responseHeaders, text: Buffer.concat(chunks).toString("utf8") });
       });
       stream.on("error", (error: NodeJS.ErrnoException) => {
         cleanup();

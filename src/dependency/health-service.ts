@@ -1,6 +1,6 @@
 import { encodePath } from "../consul/path.js";
 import type { ConsulResponse } from "../consul/client.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, ConsulRequestError } from "../errors.js";
 import { baseQuery, compareStrings, dependencyKey, type Dependency, type DependencyRequest, type QueryDefaults } from "./dependency.js";
 import { parseServiceArg } from "./parse-service-arg.js";
 
@@ -95,6 +95,7 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
   }
 
   normalize(response: ConsulResponse<unknown>): ServiceInstance[] {
+    if (response.body !== undefined && !Array.isArray(response.body)) throw new ConsulRequestError(`${this.description}: expected a list from Consul, got ${typeof response.body}`, response.statusCode);
     const entries = (response.body ?? []) as RawEntry[];
     const instances = entries.map(toInstance).filter((i) => this.#statuses === "any" || this.#statuses.has(i.Status));
     // near= keeps Consul's round-trip order; otherwise a stable order so output does not churn.

@@ -400,14 +400,22 @@ export class Runner {
 
   // Warn once per service that the catalog does not list: an empty backend may be an ACL gap.
   #reportCatalogGaps(t: TemplateState): void {
-    const gaps = missingServices(t.dependencies.values(), (dc) => {
-      const { hasData, data } = this.#watcher.read(this.#catalogDependency(dc).key);
-      return hasData && Array.isArray(data) ? (data as { Name: string }[]).map((s) => s.Name) : undefined;
-    });
+    const gaps = missingServices(t.dependencies.values(), (dc) => this.#catalogNames(dc));
     for (const gap of gaps) {
       if (!t.notInCatalog.includes(gap)) this.#logger.warn("render", "not in the catalog, or hidden from this token: rendered with no instances", { destination: t.spec.destination, dependency: gap });
     }
     t.notInCatalog = gaps;
+  }
+
+  // The catalog's service names as a set, built once per answer (not once per dependency).
+  readonly #catalogNameSets = new WeakMap<object, ReadonlySet<string>>();
+
+  #catalogNames(datacenter: string): ReadonlySet<string> | undefined {
+    const { hasData, data } = this.#watcher.read(this.#catalogDependency(datacenter).key);
+    if (!hasData || !Array.isArray(data)) return undefined;
+    let names = this.#catalogNameSets.get(data);
+    if (!names) this.#catalogNameSets.set(data, (names = new Set((data as { Name: unknown }[]).map((s) => String(s.Name)))));
+    return names;
   }
 
   #catalogDependency(datacenter: string): CatalogServicesDependency {

@@ -11,7 +11,7 @@ import type { DataScope } from "./scope.js";
 
 export interface BlockOptions {
   hash?: Record<string, unknown>;
-  data?: { consulate?: DataScope; consulateWhere?: string; [key: string]: unknown };
+  data?: { consulate?: DataScope; consulateItem?: unknown; _parent?: unknown; [key: string]: unknown };
   fn?: (context: unknown, options?: { data?: unknown; blockParams?: unknown[] }) => string;
   inverse?: (context: unknown) => string;
   loc?: { start: { line: number; column: number } };
@@ -31,6 +31,15 @@ export function describeItem(item: unknown): string | undefined {
   if (name) return `service ${name}`;
   if (o.Key !== undefined) return `key ${quoted(o.Key) ?? "?"}`;
   if (o.Node !== undefined) return `node ${quoted(o.Node) ?? "?"}`;
+  return undefined;
+}
+
+/** The innermost item, up the frames, that can name itself (only computed for a refusal). */
+function whereOf(frame: BlockOptions["data"]): string | undefined {
+  for (let f = frame; f; f = f._parent as BlockOptions["data"]) {
+    const described = describeItem(f.consulateItem);
+    if (described) return described;
+  }
   return undefined;
 }
 
@@ -56,13 +65,13 @@ export function renderEach(self: unknown, context: unknown, options: BlockOption
     frame.index = index;
     frame.first = index === 0;
     frame.last = index === entries.length - 1;
-    frame.consulateWhere = describeItem(value) ?? options.data?.consulateWhere;
+    frame.consulateItem = value;
     try {
       out += options.fn?.(value, { data: frame, blockParams: [value, key] }) ?? "";
       rendered++;
     } catch (error) {
       if (!(error instanceof RefusedValueError)) throw error;
-      const refusal = error.located(frame.consulateWhere, undefined);
+      const refusal = error.located(whereOf(frame), undefined);
       if (!scope?.refused?.(refusal)) throw refusal;
     }
   });
