@@ -3,7 +3,6 @@ import type { ConsulClient } from "../consul/client.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
 import { backoffDelayMs } from "../consul/blocking.js";
-import { CatalogServicesDependency } from "../dependency/catalog.js";
 import { CommandFailedError, OnceTimeoutError, RenderWriteError, TemplateError } from "../errors.js";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
@@ -12,7 +11,7 @@ import { readIfExists, stageWrite, type Candidate } from "../render/write-file.j
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
 import { Watcher } from "../watch/watcher.js";
 import { checkCandidate, runCommands, type Swapped } from "./commands.js";
-import { missingServices } from "./catalog-gaps.js";
+import { CatalogCheck } from "./catalog-gaps.js";
 import { checkLookup } from "./dependency-factory.js";
 import { ShrinkGuard } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
@@ -96,8 +95,8 @@ export class Runner {
   readonly #templates: TemplateState[] = [];
   readonly #dirty = new Set<TemplateState>();
   readonly #dependencyCache = new Map<string, Dependency>();
-  /** Keys of the catalog service lists watched to tell "no instances" from "not in the catalog". */
-  readonly #catalogKeys = new Set<string>();
+  /** The catalog lists watched to tell "no instances" from "not in the catalog". */
+  readonly #catalog: CatalogCheck;
   readonly #quiescence: Quiescence;
   readonly #stdout: NodeJS.WritableStream;
   readonly #metrics: Metrics | undefined;
@@ -132,6 +131,7 @@ export class Runner {
       onChange: (key) => this.#dependencyChanged(key),
       metrics: options.metrics,
     });
+    this.#catalog = new CatalogCheck((key) => this.#watcher.read(key), config.maxStaleMs > 0);
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
   }
 
@@ -220,19 +220,9 @@ export class Runner {
   #dependencyChanged(key: string): void {
     // A change of the catalog's service list matters only to templates with a service that has
     // no instances (is it missing from the catalog?) or that is reported missing now.
-    const catalog = this.#catalogKeys.has(key);
-    for (const t of this.#templates) if (t.dependencies.has(key) || (catalog && this.#mayHaveCatalogGap(t))) this.#dirty.add(t);
+    const catalog = this.#catalog.isCatalogKey(key);
+    for (const t of this.#templates) if (t.dependencies.has(key) || (catalog && this.#catalog.mayHaveGap(t.dependencies.values(), t.notInCatalog))) this.#dirty.add(t);
     this.#quiescence.trigger();
-  }
-
-  #mayHaveCatalogGap(t: TemplateState): boolean {
-    if (t.notInCatalog.length > 0) return true;
-    for (const d of t.dependencies.values()) {
-      if (d.service === undefined) continue;
-      const { hasData, data } = this.#watcher.read(d.key);
-      if (hasData && Array.isArray(data) && data.length === 0) return true;
-    }
-    return false;
   }
 
   // Cycles run one at a time; changes that arrive meanwhile are picked up by the next one.
@@ -400,33 +390,11 @@ export class Runner {
 
   // Warn once per service that the catalog does not list: an empty backend may be an ACL gap.
   #reportCatalogGaps(t: TemplateState): void {
-    const gaps = missingServices(t.dependencies.values(), (dc) => this.#catalogNames(dc));
+    const gaps = this.#catalog.missing(t.dependencies.values());
     for (const gap of gaps) {
       if (!t.notInCatalog.includes(gap)) this.#logger.warn("render", "not in the catalog, or hidden from this token: rendered with no instances", { destination: t.spec.destination, dependency: gap });
     }
     t.notInCatalog = gaps;
-  }
-
-  // The catalog's service names as a set, built once per answer (not once per dependency).
-  readonly #catalogNameSets = new WeakMap<object, ReadonlySet<string>>();
-
-  #catalogNames(datacenter: string): ReadonlySet<string> | undefined {
-    const { hasData, data } = this.#watcher.read(this.#catalogDependency(datacenter).key);
-    if (!hasData || !Array.isArray(data)) return undefined;
-    let names = this.#catalogNameSets.get(data);
-    if (!names) this.#catalogNameSets.set(data, (names = new Set((data as { Name: unknown }[]).map((s) => String(s.Name)))));
-    return names;
-  }
-
-  #catalogDependency(datacenter: string): CatalogServicesDependency {
-    const key = `catalog-check\u0000${datacenter}`;
-    let dependency = this.#dependencyCache.get(key);
-    if (!dependency) {
-      dependency = new CatalogServicesDependency(datacenter, { stale: this.#config.maxStaleMs > 0 });
-      this.#dependencyCache.set(key, dependency);
-      this.#catalogKeys.add(dependency.key);
-    }
-    return dependency as CatalogServicesDependency;
   }
 
   #serviceCounts(used: ReadonlyMap<string, Dependency>): Map<string, number> {
@@ -463,7 +431,7 @@ export class Runner {
       for (const [key, dep] of t.dependencies) {
         wanted.set(key, dep);
         if (dep.service !== undefined) {
-          const catalog = this.#catalogDependency(dep.datacenter);
+          const catalog = this.#catalog.dependency(dep.datacenter);
           wanted.set(catalog.key, catalog);
         }
       }
