@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { cli, loadCatalog, machine, writeResults } from "./lib.js";
+import { cli, loadCatalog, machine, rssKiB, writeResults } from "./lib.js";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1] || 30);
 const services = 150;
@@ -47,11 +47,6 @@ function compare(file: Map<string, string>, consul: Map<string, string>): { stal
     for (const id of want) if (!have.has(id)) missing++;
   }
   return { stale, missing };
-}
-
-async function rssKiB(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0);
 }
 
 async function scenario(label: string, extra: string[]): Promise<string> {

@@ -95,6 +95,12 @@ export async function connectionsTo(port: number, pid: number): Promise<number> 
   return out.split("\n").filter((l) => l.includes(`pid=${pid},`)).length;
 }
 
+/** Resident memory of process `pid` right now, in KiB (0 once it is gone). */
+export async function rssKiB(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0);
+}
+
 export function machine(): string {
   return `${process.platform} ${process.arch}, Node ${process.version}`;
 }

@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { makeCerts } from "../test/helpers/certs.js";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
+import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -63,11 +63,6 @@ async function floor(consul: ConsulAgent, transport: Transport, service: string)
     samples.push((await answered).ms - start);
   }
   return samples;
-}
-
-async function rssKiB(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
-  return Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0);
 }
 
 async function scenario(consul: ConsulAgent, transport: Transport, services: number, port: number) {
