@@ -85,6 +85,8 @@ function readTail(path: string): string {
 export async function runCommand(command: string, { timeoutMs, env, signal, killGraceMs = 2_000 }: RunCommandOptions): Promise<CommandResult> {
   const started = performance.now();
   const path = join(tmpdir(), `consulate-command-${randomBytes(6).toString("hex")}.log`);
+  // Created first, private (command output may hold secrets), and only then opened by the child.
+  closeSync(openSync(path, "wx", 0o600));
   // Both streams append to one file, so their lines interleave as the command wrote them.
   const output = { file: path, append: true } as const;
   let timedOut = false;
