@@ -56,7 +56,7 @@ say "starting a Consul 1.8.7 dev agent on 127.0.0.1:$http"
 "$consul" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -http-port "$http" -dns-port "$(port)" -server-port "$(port)" \
   -serf-lan-port "$(port)" -serf-wan-port "$(port)" -grpc-port -1 >"$work/consul.log" 2>&1 &
 consul_pid=$!
-until curl -sf "127.0.0.1:$http/v1/status/leader" | grep -q ':'; do sleep 0.2; done
+until [[ "$(curl -sf "127.0.0.1:$http/v1/status/leader")" == *:* ]]; do sleep 0.2; done
 
 listen=$(port)
 config="$work/haproxy.cfg"

@@ -9,11 +9,15 @@ cache="$root/.cache"
 consul_bin="$cache/consul/usr/bin/consul"
 consul_version="1.8.7"
 say() { printf 'setup: %s\n' "$*"; }
+# Output captured first, then matched: `cmd | grep -q` under pipefail fails at random when grep
+# exits before cmd has written everything (SIGPIPE, status 141).
+has() { local out; out=$("$@" 2>/dev/null) || return 1; [[ "$out" == *"$HAS"* ]]; }
+consul_ok() { [ -x "$consul_bin" ] && HAS="v$consul_version" has "$consul_bin" version; }
 
 apt_packages=(docker.io busybox-static haproxy nginx dnsutils iproute2 curl ca-certificates chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  HAS="install ok installed" has dpkg-query -W -f='${Status}' "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
@@ -25,7 +29,7 @@ for svc in nginx haproxy; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then systemctl stop "$svc" || true; fi
 done
 
-if [ -x "$consul_bin" ] && "$consul_bin" version | grep -q "v$consul_version"; then
+if consul_ok; then
   :
 else
   say "fetching consul $consul_version from Debian bullseye (private apt configuration)"
@@ -40,7 +44,7 @@ else
   rm -rf "$cache/consul"
   mkdir -p "$cache/consul"
   dpkg-deb -x "$work"/consul_*.deb "$cache/consul"
-  "$consul_bin" version | grep -q "v$consul_version"
+  consul_ok || { say "consul $consul_version did not unpack as expected"; exit 1; }
 fi
 
 if [ ! -d "$root/node_modules" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
