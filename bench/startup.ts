@@ -11,7 +11,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { cli, machine, median, writeResults } from "./lib.js";
 
-const runs = Number(process.argv[process.argv.indexOf("--runs") + 1] || 20);
+const runs = (process.argv.includes("--runs") ? Number(process.argv[process.argv.indexOf("--runs") + 1]) : 20);
 const work = await mkdtemp(join(tmpdir(), "consulate-startup-"));
 await writeFile(join(work, "t.hbs"), '{{#each (service "web")}}server {{address Address}}:{{port Port}}\n{{/each}}');
 await writeFile(join(work, "c.yaml"), `templates:\n  - source: t.hbs\n    destination: out.cfg\n`);
