@@ -54,6 +54,23 @@ export async function addInstance(consul: ConsulAgent, service: string, id: stri
   if (!res.ok) throw new Error(`register: ${res.status}`);
 }
 
+/**
+ * `repetitions` times: add an instance to the service `serviceFor(i)` names, and time it until
+ * the rendered file lists it (ms each). 200 ms apart, so each change stands alone.
+ */
+export async function changeLatencies(consul: ConsulAgent, out: string, repetitions: number, serviceFor: (i: number) => string): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const id = `added-${i}`;
+    const written = whenFile(out, (c) => c.includes(`${id} `));
+    const t0 = performance.now();
+    await addInstance(consul, serviceFor(i), id, 32000 + i);
+    samples.push((await written) - t0);
+  }
+  return samples;
+}
+
 /** Resolves (with performance.now()) when `path` holds contents matching `predicate`. */
 export function whenFile(path: string, predicate: (contents: string) => boolean, timeoutMs = 30_000): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
+import { addInstance, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -100,15 +100,7 @@ async function watchScale(services: number) {
   const sampler = setInterval(() => void connectionsTo(consul.ports.http, pid).then((n) => (maxConnections = Math.max(maxConnections, n))), 50);
   const firstAt = await whenFile(out, (c) => c.includes(`svc-${services - 1}-4 `), 120_000);
   const firstRenderMs = firstAt - start;
-  const samples: number[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    const id = `added-${i}`;
-    const written = whenFile(out, (c) => c.includes(`${id} `));
-    const t0 = performance.now();
-    await addInstance(consul, `svc-${Math.floor(Math.random() * services)}`, id, 32000 + i);
-    samples.push((await written) - t0);
-  }
+  const samples = await changeLatencies(consul, out, repetitions, () => `svc-${Math.floor(Math.random() * services)}`);
   clearInterval(sampler);
   maxConnections = Math.max(maxConnections, await connectionsTo(consul.ports.http, pid));
   const errors = render.stderr();

@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { makeCerts } from "../test/helpers/certs.js";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, cli, connectionsTo, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
+import { addInstance, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -80,15 +80,7 @@ async function scenario(consul: ConsulAgent, transport: Transport, services: num
     void connectionsTo(port, child.pid!).then((n) => (peakConnections = Math.max(peakConnections, n)));
   }, 50);
   const firstAt = await whenFile(out, (c) => c.includes(`svc-${services - 1}-4 `), 120_000);
-  const samples: number[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    const id = `added-${i}`;
-    const written = whenFile(out, (c) => c.includes(`${id} `));
-    const t0 = performance.now();
-    await addInstance(consul, `svc-${(i * 37) % services}`, id, 32000 + i);
-    samples.push((await written) - t0);
-  }
+  const samples = await changeLatencies(consul, out, repetitions, (i) => `svc-${(i * 37) % services}`);
   clearInterval(sampler);
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));

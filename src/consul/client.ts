@@ -123,18 +123,12 @@ export class ConsulClient {
       const raw = error as H2TransportError;
       throw this.#describe("GET", path, { name: "Error", message: raw.message, code: raw.code, isTimeout: raw.code === "ETIMEDOUT", cause: raw });
     }
-    const header = (name: string) => {
-      const v = res.headers[name];
-      return Array.isArray(v) ? v[0] : v;
-    };
     const where = `GET ${this.#address}/v1${path}`;
-    if (header("x-consul-results-filtered-by-acls") === "true") throw new ConsulRequestError(`${where}: results filtered by ACLs (the token may not read all of it); give the token read access`, 403);
-    const index = Number(header("x-consul-index"));
-    const lastContact = Number(header("x-consul-lastcontact"));
-    const meta = { index: Number.isFinite(index) ? index : 0, statusCode: res.status, lastContactMs: Number.isFinite(lastContact) ? lastContact : 0 };
+    refuseFilteredAnswer(res.headers, where);
+    const meta = { index: readIndex(res.headers), statusCode: res.status, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     if (res.status === 404 && options.allowNotFound) return { body: undefined as T, ...meta };
     if (res.status >= 400) throw new ConsulRequestError(`${where}: HTTP ${res.status} ${res.text.trim().split("\n")[0] ?? ""}`.trim(), res.status);
-    const type = header("content-type") ?? "";
+    const type = readHeader(res.headers, "content-type") ?? "";
     let body: unknown = res.text;
     if (type.includes("json") && res.text) {
       try {
@@ -166,10 +160,7 @@ export class ConsulClient {
     const request = { path, query, headers, ctx, timeout: options.timeoutMs ?? 0, ...(body === undefined ? {} : { body, type: "json" }) };
     try {
       const res = await (method === "GET" ? this.#raw._get(request) : this.#raw._put(request));
-      // Newer agents say when the token hid part of an answer: a partial view is not data.
-      if (readHeader(res.headers, "x-consul-results-filtered-by-acls") === "true") {
-        throw new ConsulRequestError(`${method} ${this.#address}/v1${path}: results filtered by ACLs (the token may not read all of it); give the token read access`, 403);
-      }
+      refuseFilteredAnswer(res.headers, `${method} ${this.#address}/v1${path}`);
       return { body: res.body as T, index: readIndex(res.headers), statusCode: res.statusCode, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     } catch (error) {
       if (error instanceof ConsulRequestError) throw error;
@@ -209,16 +200,25 @@ export class ConsulClient {
   }
 }
 
-function readIndex(headers: RawResponse["headers"]): number {
+function readIndex(headers: Headers): number {
   return readHeaderNumber(headers, "x-consul-index");
 }
 
-function readHeader(headers: RawResponse["headers"], name: string): string | undefined {
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+/** Newer agents say when the token hid part of an answer: a partial view is not data. */
+function refuseFilteredAnswer(headers: Headers, where: string): void {
+  if (readHeader(headers, "x-consul-results-filtered-by-acls") === "true") {
+    throw new ConsulRequestError(`${where}: results filtered by ACLs (the token may not read all of it); give the token read access`, 403);
+  }
+}
+
+function readHeader(headers: Headers, name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-function readHeaderNumber(headers: RawResponse["headers"], name: string): number {
+function readHeaderNumber(headers: Headers, name: string): number {
   const n = Number(readHeader(headers, name));
   return Number.isFinite(n) ? n : 0;
 }

@@ -1,5 +1,6 @@
 import type { Dependency, QueryDefaults } from "../dependency/dependency.js";
 import { ConfigError, type RefusedValueError } from "../errors.js";
+import { defaultMaxValueLength } from "../template/contexts.js";
 import { HelperError, type DataKind, type DataScope, type Lookup } from "../template/scope.js";
 import { createDependency } from "./dependency-factory.js";
 
@@ -28,7 +29,7 @@ export class RenderScope implements DataScope {
     private readonly source: DataSource,
     private readonly defaults: QueryDefaults,
     private readonly cache: Map<string, Dependency>,
-    private readonly policy: RefusalPolicy = { onUnsafe: "skip", maxValueLength: 1024 },
+    private readonly policy: RefusalPolicy = { onUnsafe: "skip", maxValueLength: defaultMaxValueLength },
   ) {
     this.maxValueLength = policy.maxValueLength;
   }
