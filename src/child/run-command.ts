@@ -2,9 +2,8 @@ import { closeSync, openSync, readSync, fstatSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { execa } from "execa";
 
-/** The one module that imports `execa`. */
+/** The one module that imports `execa` (on first use: a renderer without commands never loads it). */
 
 export interface CommandResult {
   readonly ok: boolean;
@@ -94,6 +93,7 @@ export async function runCommand(command: string, { timeoutMs, env, signal, kill
   let killTimer: NodeJS.Timeout | undefined;
   let terminatedAt = 0;
   try {
+    const { execa } = await import("execa");
     const subprocess = execa(command, { shell: true, reject: false, detached: true, cleanup: false, env, stdin: "ignore", stdout: output, stderr: output });
     const terminate = () => {
       terminatedAt ||= performance.now();

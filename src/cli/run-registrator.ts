@@ -10,7 +10,7 @@ import { ConsulClient } from "../consul/client.js";
 import { DockerodeEngine } from "../docker/client.js";
 import { ConsulateError, ConsulRequestError } from "../errors.js";
 import { createLogger, recordingLogger, redactingLogger, type Logger } from "../observe/logger.js";
-import { Metrics } from "../observe/metrics.js";
+import { loadMetrics, type Metrics } from "../observe/load-metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
 import { Registrator } from "../registrator/registrator.js";
@@ -63,7 +63,8 @@ export async function runRegistrator(flags: RegistratorCommandFlags): Promise<vo
   const { address } = connection;
   const { logger: recorded, recent } = recordingLogger(createLogger({ level: flags.logLevel ?? "info", format: flags.logFormat ?? (process.stderr.isTTY ? "text" : "json") }));
   const logger = redactingLogger(recorded, [connection.token]);
-  const metrics = new Metrics();
+  // Metrics are read only through --listen: without it, prom-client is not even loaded.
+  const metrics = listen ? await loadMetrics() : undefined;
   const client = new ConsulClient({ address, token: connection.token, tls: connection.tls, maxConnections: 16 });
   const controller = new AbortController();
   const stop = onSignals(["SIGTERM", "SIGINT"], () => controller.abort());
@@ -72,7 +73,7 @@ export async function runRegistrator(flags: RegistratorCommandFlags): Promise<vo
   try {
     logger.info("registrator", "starting", { consul: formatConsulAddress(address) });
     // Served from the start, so the first registrations are visible there too.
-    if (listen) server = await startStatusServer(listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent });
+    if (listen && metrics) server = await startStatusServer(listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent });
     registrator = await startRegistrator(flags, client, { hasToken: connection.token !== undefined, allowAnonymous: connection.allowAnonymous }, logger, controller.signal, metrics);
     await new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
     logger.info("cli", "stopping");

@@ -10,7 +10,7 @@ import { Runner } from "../runner/runner.js";
 import type { Registrator } from "../registrator/registrator.js";
 import { onSignals } from "./signals.js";
 import type { Server } from "node:http";
-import { Metrics } from "../observe/metrics.js";
+import { loadMetrics, type Metrics } from "../observe/load-metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
 import type { RenderCommandFlags } from "./render-command.js";
 import { startRegistrator } from "./run-registrator.js";
@@ -26,7 +26,8 @@ export async function runRender(flags: RenderCommandFlags): Promise<void> {
   let runner: Runner | undefined;
   let registrator: Registrator | undefined;
   let server: Server | undefined;
-  const metrics = new Metrics();
+  // Metrics are read only through --listen: without it, prom-client is not even loaded.
+  const metrics = config.listen ? await loadMetrics() : undefined;
   const stopSignals = onSignals(["SIGTERM", "SIGINT"], (signal) => {
     logger.info("cli", "stopping", { signal });
     controller.abort();
@@ -36,7 +37,7 @@ export async function runRender(flags: RenderCommandFlags): Promise<void> {
     const acl = aclGate(client, config, logger, controller.signal);
     await Promise.race([acl, delay(2_000)]);
     runner = await startRunner(config, client, logger, metrics);
-    if (config.listen) {
+    if (config.listen && metrics) {
       server = await startStatusServer(config.listen, { runner: () => runner, registrator: () => registrator, client, metrics, recent });
       logger.info("cli", "serving metrics and status", { listen: formatListen(config.listen) });
     }
@@ -91,7 +92,7 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
 }
 
-async function startRunner(config: ResolvedRenderConfig, client: ConsulClient, logger: Logger, metrics: Metrics): Promise<Runner> {
+async function startRunner(config: ResolvedRenderConfig, client: ConsulClient, logger: Logger, metrics: Metrics | undefined): Promise<Runner> {
   const runner = new Runner({ config, client, logger, metrics });
   try {
     await runner.start();

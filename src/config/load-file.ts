@@ -1,5 +1,4 @@
 import { readFile } from "node:fs/promises";
-import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 
@@ -21,6 +20,8 @@ export async function loadConfigFile<T extends z.ZodTypeAny>(file: string, schem
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`${file}: ${code === "ENOENT" ? "config file not found" : `cannot read config file (${code})`}`, { cause: error });
   }
+  // Loaded only when there is a config file to read.
+  const { LineCounter, parseDocument } = await import("yaml");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const syntax = doc.errors[0];

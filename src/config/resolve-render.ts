@@ -7,7 +7,7 @@ import { loadConfigFile, type LoadedConfig } from "./load-file.js";
 import { resolveConsulConnection } from "./resolve-consul.js";
 import type { TlsFlags } from "./resolve-tls.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "./resolved.js";
-import { renderFileSchema, type RenderFileConfig } from "./schema.js";
+import type { RenderFileConfig } from "./schema.js";
 import { parseTemplateSpec } from "./template-spec.js";
 
 /** What the user wrote on the command line (commander's parsed flags). */
@@ -93,7 +93,7 @@ function resolveLogLevel(value: string | undefined): LogLevel {
  * and returns frozen settings with absolute paths and durations in ms.
  */
 export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.ProcessEnv, cwd: string, isTTY: boolean): Promise<ResolvedRenderConfig> {
-  const loaded: LoadedConfig<RenderFileConfig> = flags.config ? await loadConfigFile(flags.config, renderFileSchema) : { data: {}, where: (...path) => path.join(".") };
+  const loaded: LoadedConfig<RenderFileConfig> = flags.config ? await loadConfigFile(flags.config, (await import("./schema.js")).renderFileSchema) : { data: {}, where: (...path) => path.join(".") };
   const { data: file, where } = loaded;
   const fileDir = flags.config ? resolve(cwd, flags.config, "..") : cwd;
 
