@@ -1,13 +1,17 @@
 import { EventEmitter } from "node:events";
 import http from "node:http";
 import https from "node:https";
-import Consul from "consul";
 import { ConsulRequestError, TlsError } from "../errors.js";
 import type { ConsulAddress } from "../config/consul-address.js";
 import type { ResolvedTls } from "../config/resolve-tls.js";
-import { H2TransportError, Http2Pool } from "./http2-pool.js";
+import { Http2Pool } from "./http2-pool.js";
 
-/** The one module that imports `consul`: its untyped edges (ctx emitter, raw requests) stay here. */
+/**
+ * The one module that imports `consul`: its untyped edges (ctx emitter, raw requests) stay here.
+ * GETs (every watch, every read) go straight through node:http(s), or node:http2 for HTTPS
+ * agents: one request is one socket write and one JSON.parse, with nothing in between. The
+ * `consul` package carries the writes (the registrator's agent API) and is loaded on the first.
+ */
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
@@ -53,18 +57,20 @@ interface RawError extends Error {
 }
 
 interface RawClient {
-  _get(opts: object): Promise<RawResponse>;
   _put(opts: object): Promise<RawResponse>;
   destroy(): void;
 }
 
 export class ConsulClient {
-  readonly #raw: RawClient;
+  #raw: Promise<RawClient> | undefined;
   readonly #agent: http.Agent;
   readonly #token: string | undefined;
   readonly #address: string;
   readonly #tls: ResolvedTls | undefined;
   readonly #h2: Http2Pool | undefined;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #secure: boolean;
   #closed = false;
 
   constructor(options: ConsulClientOptions) {
@@ -80,12 +86,14 @@ export class ConsulClient {
     this.#address = `${address.host}:${address.port}`;
     const host = address.host.includes(":") ? `[${address.host}]` : address.host;
     if (address.protocol === "https:" && options.http2 !== false) this.#h2 = new Http2Pool(`https://${host}:${address.port}`, tls);
-    this.#raw = new Consul({
-      host: address.host,
-      port: address.port,
-      secure: address.protocol === "https:",
-      agent: this.#agent,
-    }) as unknown as RawClient;
+    this.#host = address.host;
+    this.#port = address.port;
+    this.#secure = address.protocol === "https:";
+  }
+
+  #consul(): Promise<RawClient> {
+    this.#raw ??= import("consul").then(({ default: Consul }) => new Consul({ host: this.#host, port: this.#port, secure: this.#secure, agent: this.#agent }) as unknown as RawClient);
+    return this.#raw;
   }
 
   /** Open TCP connections to the agent right now (busy and idle). */
@@ -105,22 +113,15 @@ export class ConsulClient {
   }
 
   async get<T>(path: string, options: RequestOptions = {}): Promise<ConsulResponse<T>> {
-    if (this.#h2) return this.#getH2<T>(this.#h2, path, options);
-    return this.#request<T>("GET", path, undefined, options);
-  }
-
-  async #getH2<T>(h2: Http2Pool, path: string, options: RequestOptions): Promise<ConsulResponse<T>> {
     options.signal?.throwIfAborted();
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined && v !== false) query.set(k, v === true ? "" : String(v));
-    const search = query.size > 0 ? `?${query.toString().replace(/=(?=&|$)/g, "")}` : "";
+    const target = `/v1${path}${searchOf(options.query)}`;
     const headers: Record<string, string> = this.#token ? { "x-consul-token": this.#token } : {};
-    let res;
+    let res: RawAnswer;
     try {
-      res = await h2.get(`/v1${path}${search}`, headers, options.signal, options.timeoutMs ?? 0);
+      res = await (this.#h2 ? this.#h2.get(target, headers, options.signal, options.timeoutMs ?? 0) : this.#getH1(target, headers, options.signal, options.timeoutMs ?? 0));
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      const raw = error as H2TransportError;
+      const raw = error as NodeJS.ErrnoException;
       throw this.#describe("GET", path, { name: "Error", message: raw.message, code: raw.code, isTimeout: raw.code === "ETIMEDOUT", cause: raw });
     }
     const where = `GET ${this.#address}/v1${path}`;
@@ -140,11 +141,38 @@ export class ConsulClient {
     return { body: body as T, ...meta };
   }
 
+  /** One GET over HTTP/1.1 on the keep-alive pool; rejects with the socket's error (code kept). */
+  #getH1(target: string, headers: Record<string, string>, signal: AbortSignal | undefined, timeoutMs: number): Promise<RawAnswer> {
+    return new Promise((resolve, reject) => {
+      const request = (this.#secure ? https : http).request({ host: this.#host, port: this.#port, path: target, headers, agent: this.#agent, signal });
+      let timedOut: Error | undefined;
+      const timer = timeoutMs > 0 ? setTimeout(() => request.destroy((timedOut = Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" }))), timeoutMs) : undefined;
+      request.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      request.once("response", (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.once("end", () => {
+          clearTimeout(timer);
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, text: chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8") });
+        });
+        // Cut before its end (timeout, abort, agent gone): the error says why, or this does.
+        response.once("close", () => {
+          clearTimeout(timer);
+          if (!response.complete) reject(timedOut ?? Object.assign(new Error("connection closed before the answer ended"), { code: "ECONNRESET" }));
+        });
+      });
+      request.end();
+    });
+  }
+
   async put<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<ConsulResponse<T>> {
     return this.#request<T>("PUT", path, body, options);
   }
 
-  async #request<T>(method: "GET" | "PUT", path: string, body: unknown, options: RequestOptions): Promise<ConsulResponse<T>> {
+  async #request<T>(method: "PUT", path: string, body: unknown, options: RequestOptions): Promise<ConsulResponse<T>> {
     const { signal } = options;
     signal?.throwIfAborted();
     // node-consul cancels a request when its ctx emitter emits "cancel": adapt the AbortSignal to it.
@@ -159,7 +187,8 @@ export class ConsulClient {
     const headers: Record<string, string> = this.#token ? { "x-consul-token": this.#token } : {};
     const request = { path, query, headers, ctx, timeout: options.timeoutMs ?? 0, ...(body === undefined ? {} : { body, type: "json" }) };
     try {
-      const res = await (method === "GET" ? this.#raw._get(request) : this.#raw._put(request));
+      const raw = await this.#consul();
+      const res = await raw._put(request);
       refuseFilteredAnswer(res.headers, `${method} ${this.#address}/v1${path}`);
       return { body: res.body as T, index: readIndex(res.headers), statusCode: res.statusCode, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     } catch (error) {
@@ -198,6 +227,22 @@ export class ConsulClient {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+interface RawAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+/** `?a=1&stale&index=7`: Consul's flags (true) go without a value; undefined and false are left out. */
+function searchOf(query: Query | undefined): string {
+  let search = "";
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (v === undefined || v === false) continue;
+    search += `${search ? "&" : "?"}${encodeURIComponent(k)}${v === true ? "" : `=${encodeURIComponent(String(v))}`}`;
+  }
+  return search;
 }
 
 function readIndex(headers: Headers): number {
