@@ -7,7 +7,7 @@ import { CommandFailedError, OnceTimeoutError, RenderWriteError, TemplateError }
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import { unifiedDiff } from "../render/diff.js";
-import { readIfExists, stageWrite, type Candidate } from "../render/write-file.js";
+import { readIfExists, stageWrite, type Candidate, type Written } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
 import { Watcher } from "../watch/watcher.js";
 import { checkCandidate, runCommands, type Swapped } from "./commands.js";
@@ -52,6 +52,8 @@ interface TemplateState {
   lastError: string | undefined;
   /** What the destination held before this cycle's write (for rollback). */
   previous: string | undefined;
+  /** What this process last put at the destination (not read back while the file is unchanged). */
+  written: Written | undefined;
   /** The empty-file guard's state (with --guard-shrink). */
   readonly guard: ShrinkGuard | undefined;
   readonly refusals: RefusalReport;
@@ -170,7 +172,7 @@ export class Runner {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source, checkLookup);
       const guard = this.#config.guard ? new ShrinkGuard(this.#config.guard) : undefined;
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
     }
     for (const t of this.#templates) {
       const scope = this.#scope();
@@ -331,7 +333,7 @@ export class Runner {
     if (this.#guardHolds(t, counts)) return "failed";
     let candidate: Candidate | undefined;
     try {
-      candidate = await stageWrite(t.spec.destination, output);
+      candidate = await stageWrite(t.spec.destination, output, t.written);
       if (!candidate) {
         this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
         t.writeFailures = 0;
@@ -352,6 +354,7 @@ export class Runner {
         }
       }
       const inPlace = await candidate.commit();
+      t.written = inPlace ? undefined : candidate.written;
       this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
     } catch (error) {
       if (!(error instanceof RenderWriteError)) throw error;
