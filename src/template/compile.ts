@@ -6,6 +6,7 @@ import { contextHelpers } from "./helpers-context.js";
 import { dataHelpers, helperKinds } from "./helpers-data.js";
 import { textHelpers } from "./helpers-text.js";
 import { eachHelper } from "./iterate.js";
+import { RenderMemo } from "./memo.js";
 import type { DataKind, DataScope } from "./scope.js";
 
 const builtins = ["if", "unless", "each", "with", "lookup", "log"];
@@ -72,12 +73,18 @@ export function compileTemplate(file: string, text: string, checkLookup?: Lookup
   } catch (error) {
     throw describeFailure(file, error);
   }
+  const memo = new RenderMemo();
+  // The same root context every render: kept items check the context they ran in by identity.
+  const root = Object.freeze({});
   return {
     file,
     render(scope) {
       try {
-        return template({}, { data: { consulate: scope } });
+        const output = template(root, { data: { consulate: memo.begin(scope), consulateMemo: memo } });
+        memo.commit();
+        return output;
       } catch (error) {
+        memo.abandon();
         throw describeFailure(file, error);
       }
     },

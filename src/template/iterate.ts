@@ -7,12 +7,14 @@
  */
 import Handlebars from "handlebars";
 import { RefusedValueError } from "../errors.js";
+import type { MemoEntry, RenderMemo } from "./memo.js";
 import type { DataScope } from "./scope.js";
 
 export interface BlockOptions {
   hash?: Record<string, unknown>;
-  data?: { consulate?: DataScope; consulateItem?: unknown; _parent?: unknown; [key: string]: unknown };
-  fn?: (context: unknown, options?: { data?: unknown; blockParams?: unknown[] }) => string;
+  data?: { consulate?: DataScope; consulateMemo?: RenderMemo; consulateItem?: unknown; _parent?: unknown; [key: string]: unknown };
+  /** `program`: Handlebars' index of the block's program, the same for one call site across renders. */
+  fn?: ((context: unknown, options?: { data?: unknown; blockParams?: unknown[] }) => string) & { program?: number };
   inverse?: (context: unknown) => string;
   loc?: { start: { line: number; column: number } };
 }
@@ -57,24 +59,52 @@ function entriesOf(context: unknown): [unknown, string | number][] {
 export function renderEach(self: unknown, context: unknown, options: BlockOptions): string {
   const entries = entriesOf(context);
   const scope = options.data?.consulate;
+  const memo = options.data?.consulateMemo;
+  const site = memo?.active && typeof options.fn?.program === "number" ? memo.site(options.fn.program) : undefined;
+  const outer = site ? memo!.levels() : [];
+  // One frame for the whole loop, updated per item, as Handlebars' own #each does.
+  const frame = Handlebars.createFrame(options.data ?? {}) as NonNullable<BlockOptions["data"]>;
   let out = "";
   let rendered = 0;
-  entries.forEach(([value, key], index) => {
-    const frame = Handlebars.createFrame(options.data ?? {}) as NonNullable<BlockOptions["data"]>;
+  for (let index = 0; index < entries.length; index++) {
+    const [value, key] = entries[index]!;
+    const first = index === 0;
+    const last = index === entries.length - 1;
+    let entry: MemoEntry | undefined;
+    if (site) {
+      const level = { value, key, last };
+      const kept = site.previous?.[index];
+      const reused = memo!.reuse(kept, outer, level, self);
+      if (reused) {
+        site.next.push(reused);
+        if (reused.output !== undefined) {
+          out += reused.output;
+          rendered++;
+        }
+        continue;
+      }
+      entry = memo!.enter([...outer, level], self, kept);
+      site.next.push(entry);
+    }
     frame.key = key;
     frame.index = index;
-    frame.first = index === 0;
-    frame.last = index === entries.length - 1;
+    frame.first = first;
+    frame.last = last;
     frame.consulateItem = value;
     try {
-      out += options.fn?.(value, { data: frame, blockParams: [value, key] }) ?? "";
+      const output = options.fn?.(value, { data: frame, blockParams: [value, key] }) ?? "";
+      if (entry) entry.output = output;
+      out += output;
       rendered++;
     } catch (error) {
       if (!(error instanceof RefusedValueError)) throw error;
       const refusal = error.located(whereOf(frame), undefined);
       if (!scope?.refused?.(refusal)) throw refusal;
+      entry?.refusals.push(refusal);
+    } finally {
+      if (entry) memo!.leave(entry);
     }
-  });
+  }
   if (rendered === 0) return options.inverse?.(self) ?? "";
   return out;
 }

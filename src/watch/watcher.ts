@@ -9,6 +9,7 @@ import { blockingTimeoutMs } from "../consul/blocking.js";
 import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
 import { InstanceOwners, instancesOf } from "./instance-owners.js";
 import { ProbePool } from "./probe-pool.js";
+import { shareUnchanged } from "./share-unchanged.js";
 
 export interface WatcherOptions {
   readonly client: ConsulClient;
@@ -143,9 +144,9 @@ export class Watcher {
     if (response.index !== entry.index) this.options.metrics?.wakeups.inc();
     entry.lastError = undefined;
     entry.index = response.index;
-    const data = markUnsafe(dependency.normalize(response), dependency.description);
+    const data = shareUnchanged(entry.data, markUnsafe(dependency.normalize(response), dependency.description));
     // Consul wakes a blocking query for changes that leave this view equal: not a change for us.
-    if (entry.hasData && isDeepStrictEqual(entry.data, data)) return;
+    if (entry.hasData && (data === entry.data || isDeepStrictEqual(entry.data, data))) return;
     entry.data = data;
     entry.hasData = true;
     this.options.onChange(dependency.key);
