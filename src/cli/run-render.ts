@@ -13,7 +13,6 @@ import type { Server } from "node:http";
 import { loadMetrics, type Metrics } from "../observe/load-metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
 import type { RenderCommandFlags } from "./render-command.js";
-import { startRegistrator } from "./run-registrator.js";
 
 /** `consulate render`: runs until SIGTERM or SIGINT, or with --once until done. */
 export async function runRender(flags: RenderCommandFlags): Promise<void> {
@@ -41,7 +40,7 @@ export async function runRender(flags: RenderCommandFlags): Promise<void> {
       server = await startStatusServer(config.listen, { runner: () => runner, registrator: () => registrator, client, metrics, recent });
       logger.info("cli", "serving metrics and status", { listen: formatListen(config.listen) });
     }
-    if (flags.registrator) registrator = await startRegistrator(flags, client, { hasToken: config.consul.token !== undefined, allowAnonymous: config.consul.allowAnonymous }, logger, controller.signal, metrics);
+    if (flags.registrator) registrator = await (await import("./run-registrator.js")).startRegistrator(flags, client, { hasToken: config.consul.token !== undefined, allowAnonymous: config.consul.allowAnonymous }, logger, controller.signal, metrics);
     const failed = acl.then(() => new Promise<never>(() => undefined));
     if (config.once) {
       await Promise.race([runner.untilOnceDone(), aborted(controller.signal), failed]);

@@ -29,6 +29,31 @@ export function createDependency(kind: DataKind, arg: string, options: Readonly<
   }
 }
 
+/**
+ * Dependencies by what templates asked for, created once and shared by every render pass. Nested
+ * maps rather than one composite key: the argument is usually a string the data already holds
+ * (a service's Name), whose hash V8 keeps, so a lookup builds no string (5,000 lookups a pass).
+ */
+export class DependencyCache {
+  readonly #byKind = new Map<string, Map<string, Map<string, Dependency>>>();
+
+  constructor(private readonly defaults: QueryDefaults) {}
+
+  get(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Dependency {
+    // keyOrDefault and keyExists read the same key as key.
+    const family = kind === "keyValue" ? "key" : kind;
+    let byArg = this.#byKind.get(family);
+    if (!byArg) this.#byKind.set(family, (byArg = new Map<string, Map<string, Dependency>>()));
+    let byOptions = byArg.get(arg);
+    if (!byOptions) byArg.set(arg, (byOptions = new Map<string, Dependency>()));
+    let optionsKey = "";
+    for (const name in options) optionsKey += `\u0000${name}=${options[name]}`;
+    let dependency = byOptions.get(optionsKey);
+    if (!dependency) byOptions.set(optionsKey, (dependency = createDependency(kind, arg, options, this.defaults)));
+    return dependency;
+  }
+}
+
 /** Parses what a template asks for as the render pass will, without data: `status="bogus"` throws. */
 export function checkLookup(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): void {
   createDependency(kind, arg, options, { stale: false });

@@ -1,8 +1,8 @@
-import type { Dependency, QueryDefaults } from "../dependency/dependency.js";
+import type { Dependency } from "../dependency/dependency.js";
 import { ConfigError, type RefusedValueError } from "../errors.js";
 import { defaultMaxValueLength } from "../template/contexts.js";
 import { HelperError, type DataKind, type DataScope, type Lookup } from "../template/scope.js";
-import { createDependency } from "./dependency-factory.js";
+import type { DependencyCache } from "./dependency-factory.js";
 
 export interface DataSource {
   read(key: string): { hasData: boolean; data: unknown };
@@ -21,14 +21,15 @@ export interface RefusalPolicy {
 export class RenderScope implements DataScope {
   readonly used = new Map<string, Dependency>();
   readonly missing = new Set<string>();
+  /** The keys of the dependencies in `missing`. */
+  readonly waitingFor = new Set<string>();
   /** Values refused during this pass (and left out, with onUnsafe "skip"). */
   readonly refusals: RefusedValueError[] = [];
   readonly maxValueLength: number;
 
   constructor(
     private readonly source: DataSource,
-    private readonly defaults: QueryDefaults,
-    private readonly cache: Map<string, Dependency>,
+    private readonly cache: DependencyCache,
     private readonly policy: RefusalPolicy = { onUnsafe: "skip", maxValueLength: defaultMaxValueLength },
   ) {
     this.maxValueLength = policy.maxValueLength;
@@ -45,23 +46,19 @@ export class RenderScope implements DataScope {
     const { hasData, data } = this.source.read(dependency.key);
     // `key` waits until the key exists; keyOrDefault and keyExists only until Consul answered.
     const ready = hasData && !(kind === "key" && data === null);
-    if (!ready) this.missing.add(dependency.description);
+    if (!ready) {
+      this.missing.add(dependency.description);
+      this.waitingFor.add(dependency.key);
+    }
     return { ready, data };
   }
 
   #dependency(kind: DataKind, arg: string, options: Readonly<Record<string, string>>): Dependency {
-    let cacheKey = `${kind === "keyValue" ? "key" : kind}\u0000${arg}`;
-    for (const name in options) cacheKey += `\u0000${name}=${options[name]}`;
-    let dependency = this.cache.get(cacheKey);
-    if (!dependency) {
-      try {
-        dependency = createDependency(kind, arg, options, this.defaults);
-      } catch (error) {
-        if (error instanceof ConfigError) throw new HelperError(error.message, undefined);
-        throw error;
-      }
-      this.cache.set(cacheKey, dependency);
+    try {
+      return this.cache.get(kind, arg, options);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new HelperError(error.message, undefined);
+      throw error;
     }
-    return dependency;
   }
 }

@@ -1,4 +1,5 @@
-import { watch, type FSWatcher } from "chokidar";
+import type { FSWatcher } from "chokidar";
+import { readFile } from "node:fs/promises";
 import type { ConsulClient } from "../consul/client.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
@@ -12,7 +13,7 @@ import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
 import { Watcher } from "../watch/watcher.js";
 import { checkCandidate, runCommands, type Swapped } from "./commands.js";
 import { CatalogCheck } from "./catalog-gaps.js";
-import { checkLookup } from "./dependency-factory.js";
+import { checkLookup, DependencyCache } from "./dependency-factory.js";
 import { ShrinkGuard } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
 import { RefusalReport, type Refusal } from "./refusals.js";
@@ -60,8 +61,12 @@ interface TemplateState {
   notInCatalog: string[];
   /** Consecutive failed writes (ENOSPC, EACCES, …): the retry backs off with it. */
   writeFailures: number;
-  /** When the last render pass ended and how long it took (performance.now() ms). */
-  lastPassEnd: number;
+  /**
+   * Dependencies the last pass found without data: a waiting template renders again once all of
+   * them have answered, not at each answer (5,000 first answers would each cost a full pass).
+   */
+  waitingFor: Set<string>;
+  /** How long the last render pass took (ms). */
   lastPassMs: number;
   lastRenderAt: Date | undefined;
 }
@@ -69,16 +74,6 @@ interface TemplateState {
 // Connections kept free of long-held blocking queries: probe sweeps, one-shot reads, writes.
 const connectionReserve = 24;
 const poolConcurrency = 16;
-
-/**
- * A template still waiting for data is re-rendered at most every 2× its last pass: while
- * thousands of dependencies arrive one by one, re-rendering on each would cost time quadratic in
- * their number. A pass can reveal new dependencies, so waiting passes are slowed, never skipped.
- */
-function waitingPassDelayMs(t: TemplateState, now: number): number {
-  if (t.missing.size === 0) return 0;
-  return Math.max(0, t.lastPassEnd + 2 * t.lastPassMs - now);
-}
 
 function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
   if (a.size !== b.size) return false;
@@ -96,7 +91,7 @@ export class Runner {
   readonly #watcher: Watcher;
   readonly #templates: TemplateState[] = [];
   readonly #dirty = new Set<TemplateState>();
-  readonly #dependencyCache = new Map<string, Dependency>();
+  readonly #dependencyCache: DependencyCache;
   /** The catalog lists watched to tell "no instances" from "not in the catalog". */
   readonly #catalog: CatalogCheck;
   readonly #quiescence: Quiescence;
@@ -104,6 +99,7 @@ export class Runner {
   readonly #metrics: Metrics | undefined;
   readonly #controller = new AbortController();
   #fileWatcher: FSWatcher | undefined;
+  #watchingFiles: Promise<void> | undefined;
   #cycle: Promise<void> = Promise.resolve();
   #cyclePending = false;
   #onceDone: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -133,13 +129,14 @@ export class Runner {
       onChange: (key) => this.#dependencyChanged(key),
       metrics: options.metrics,
     });
+    this.#dependencyCache = new DependencyCache({ stale: config.maxStaleMs > 0 });
     this.#catalog = new CatalogCheck((key) => this.#watcher.read(key), config.maxStaleMs > 0);
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#scheduleCycle());
   }
 
   #scope(): RenderScope {
-    const { maxStaleMs, onUnsafe, maxValueLength } = this.#config;
-    return new RenderScope(this.#watcher, { stale: maxStaleMs > 0 }, this.#dependencyCache, { onUnsafe, maxValueLength });
+    const { onUnsafe, maxValueLength } = this.#config;
+    return new RenderScope(this.#watcher, this.#dependencyCache, { onUnsafe, maxValueLength });
   }
 
   get watcher(): Watcher {
@@ -172,14 +169,14 @@ export class Runner {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source, checkLookup);
       const guard = this.#config.guard ? new ShrinkGuard(this.#config.guard) : undefined;
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, lastPassEnd: 0, lastPassMs: 0, lastRenderAt: undefined });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, lastRenderAt: undefined });
     }
     for (const t of this.#templates) {
       const scope = this.#scope();
       t.compiled.render(scope);
       t.dependencies = scope.used;
     }
-    if (!this.#config.once) this.#watchTemplateFiles();
+    if (!this.#config.once) this.#watchingFiles = this.#watchTemplateFiles();
     for (const t of this.#templates) this.#dirty.add(t);
     this.#scheduleCycle();
   }
@@ -198,10 +195,20 @@ export class Runner {
     });
   }
 
-  #watchTemplateFiles(): void {
-    this.#fileWatcher = watch(this.#templates.map((t) => t.spec.source), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 } });
-    this.#fileWatcher.on("change", (path: string) => void this.#reloadTemplate(path));
-    this.#fileWatcher.on("add", (path: string) => void this.#reloadTemplate(path));
+  // chokidar loads while the first answers are on their way, not before. An edit made before it
+  // watches is caught when it is ready: each template is read again and compared.
+  async #watchTemplateFiles(): Promise<void> {
+    const { watch } = await import("chokidar");
+    if (this.#closing) return;
+    const watcher = watch(this.#templates.map((t) => t.spec.source), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 } });
+    this.#fileWatcher = watcher;
+    watcher.on("change", (path: string) => void this.#reloadTemplate(path));
+    watcher.on("add", (path: string) => void this.#reloadTemplate(path));
+    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    for (const path of new Set(this.#templates.map((t) => t.spec.source))) {
+      const text = await readFile(path, "utf8").catch(() => undefined);
+      if (text !== undefined && this.#templates.some((t) => t.spec.source === path && t.compiled.text !== text)) void this.#reloadTemplate(path);
+    }
   }
 
   async #reloadTemplate(path: string): Promise<void> {
@@ -223,7 +230,12 @@ export class Runner {
     // A change of the catalog's service list matters only to templates with a service that has
     // no instances (is it missing from the catalog?) or that is reported missing now.
     const catalog = this.#catalog.isCatalogKey(key);
-    for (const t of this.#templates) if (t.dependencies.has(key) || (catalog && this.#catalog.mayHaveGap(t.dependencies.values(), t.notInCatalog))) this.#dirty.add(t);
+    for (const t of this.#templates) {
+      if (!t.dependencies.has(key) && !(catalog && this.#catalog.mayHaveGap(t.dependencies.values(), t.notInCatalog))) continue;
+      // Waiting: render again when the last dependency it waits for has answered.
+      t.waitingFor.delete(key);
+      if (t.waitingFor.size === 0) this.#dirty.add(t);
+    }
     this.#quiescence.trigger();
   }
 
@@ -246,16 +258,8 @@ export class Runner {
   }
 
   async #runCycle(): Promise<void> {
-    const now = performance.now();
-    const batch: TemplateState[] = [];
-    let retryIn = Number.POSITIVE_INFINITY;
-    for (const t of this.#dirty) {
-      const wait = waitingPassDelayMs(t, now);
-      if (wait > 0) retryIn = Math.min(retryIn, wait);
-      else batch.push(t);
-    }
-    for (const t of batch) this.#dirty.delete(t);
-    if (retryIn !== Number.POSITIVE_INFINITY) this.#retryLater(retryIn);
+    const batch = [...this.#dirty];
+    this.#dirty.clear();
     const changed: TemplateState[] = [];
     for (const t of batch) {
       const result = await this.#renderOne(t);
@@ -306,16 +310,18 @@ export class Runner {
     } catch (error) {
       if (!(error instanceof TemplateError)) throw error;
       t.lastError = error.message;
+      // Whatever changes next may fix it.
+      t.waitingFor = new Set();
       this.#logger.error("render", "render failed; the last good output stays", { error: error.message });
       this.#onceFailed(error);
       return "failed";
     } finally {
       if (!sameKeys(t.dependencies, scope.used)) this.#dependenciesChanged = true;
       t.dependencies = scope.used;
-      t.lastPassEnd = performance.now();
-      t.lastPassMs = t.lastPassEnd - started;
+      t.lastPassMs = performance.now() - started;
     }
     t.missing = scope.missing;
+    t.waitingFor = scope.waitingFor;
     if (scope.missing.size > 0) {
       this.#logger.debug("render", "waiting for data", { template: t.spec.source, missing: [...scope.missing] });
       return "waiting";
@@ -354,6 +360,7 @@ export class Runner {
         }
       }
       const inPlace = await candidate.commit();
+
       t.written = inPlace ? undefined : candidate.written;
       this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
     } catch (error) {
@@ -447,6 +454,7 @@ export class Runner {
     this.#closing ??= (async () => {
       this.#quiescence.cancel();
       clearTimeout(this.#retryTimer);
+      await this.#watchingFiles;
       await this.#fileWatcher?.close();
       // Commands in flight are stopped first (their process groups terminated), so a hung
       // reload cannot hold shutdown; the cycle then ends without starting anything new.

@@ -31,6 +31,8 @@ const compileOptions: CompileOptions = {
 
 export interface CompiledTemplate {
   readonly file: string;
+  /** The source text it was compiled from. */
+  readonly text: string;
   render(scope: DataScope): string;
 }
 
@@ -78,6 +80,7 @@ export function compileTemplate(file: string, text: string, checkLookup?: Lookup
   const root = Object.freeze({});
   return {
     file,
+    text,
     render(scope) {
       try {
         const output = template(root, { data: { consulate: memo.begin(scope), consulateMemo: memo } });

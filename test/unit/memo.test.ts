@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { RenderScope, type DataSource } from "../../src/runner/render-scope.js";
-import { createDependency } from "../../src/runner/dependency-factory.js";
+import { createDependency, DependencyCache } from "../../src/runner/dependency-factory.js";
 import { compileTemplate } from "../../src/template/compile.js";
 import { shareUnchanged } from "../../src/watch/share-unchanged.js";
 
@@ -43,7 +43,7 @@ class Catalog implements DataSource {
 }
 
 function render(template: ReturnType<typeof compileTemplate>, catalog: Catalog) {
-  const scope = new RenderScope(catalog, defaults, new Map());
+  const scope = new RenderScope(catalog, new DependencyCache(defaults));
   const output = template.render(scope);
   return { output, used: [...scope.used.keys()].sort(), missing: [...scope.missing].sort(), refusals: scope.refusals.map((r) => r.message).sort() };
 }
@@ -125,7 +125,7 @@ describe("incremental rendering", () => {
     let calls = 0;
     const counting = compileTemplate("t.hbs", `{{#each (services)}}{{#each (service Name)}}{{ID}}={{port Port}} {{/each}}{{/each}}`);
     const countingScope = () => {
-      const scope = new RenderScope(catalog, defaults, new Map());
+      const scope = new RenderScope(catalog, new DependencyCache(defaults));
       const lookup = scope.lookup.bind(scope);
       scope.lookup = (kind, arg, options) => {
         if (kind === "service") calls++;
