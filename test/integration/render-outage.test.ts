@@ -63,3 +63,27 @@ describe("consulate render when Consul is unreachable", () => {
     await assert.rejects(stat(`${source}.out`), { code: "ENOENT" });
   });
 });
+
+describe("consulate render restarted over many services", () => {
+  // Consul 1.8 keeps a blocking query's connection open until the query returns, even after the
+  // client has gone (its end sits in CLOSE-WAIT): a restarted consulate shares the agent's 200
+  // connections per client address with everything its predecessor left waiting. The default
+  // budget leaves room for both; sized to the whole limit, the new process met resets and its
+  // first file waited for the old queries to time out (the blocking wait, 60 s).
+  it("renders again at once after a restart, while the old process's queries are still held", async () => {
+    await using consul = await ConsulAgent.create();
+    await using dir = await WorkDir.create();
+    const names = Array.from({ length: 120 }, (_, i) => `r${i}`);
+    for (const n of names) await consul.registerService({ ID: `${n}-1`, Name: n, Port: 7000 });
+    const source = await dir.write("many.hbs", names.map((n) => `{{#each (service "${n}")}}{{ID}} {{/each}}`).join("") + "\n");
+    const complete = (c: string) => names.every((n) => c.includes(`${n}-1 `));
+    {
+      await using first = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${dir.file("a.cfg")}`]);
+      await waitForFile(dir.file("a.cfg"), complete);
+      assert.equal((await first.stop()).code, 0);
+    }
+    await using second = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${dir.file("b.cfg")}`]);
+    await waitForFile(dir.file("b.cfg"), complete, 10_000);
+    assert.ok(!second.logs().some((l) => l.msg === "waiting for Consul, retrying with backoff"), "no connection refused or reset on the way");
+  });
+});
