@@ -3,6 +3,7 @@ import { readFile, readdir, readlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
 
+/** The built command, run as users run it (its #! line and flags included): `npm run build` first. */
 export const cli = new URL("../dist/src/cli/main.js", import.meta.url).pathname;
 
 export function median(values: number[]): number {

@@ -28,7 +28,7 @@ async function until(consul: ConsulAgent, predicate: (n: number) => boolean, pol
 
 await using consul = await ConsulAgent.create();
 await using docker = await DockerDaemon.create();
-const registrator = spawn(process.execPath, [cli, "registrator", "--consul", consul.address, "--docker", docker.host, "--hostname", "bench", "--log-level", "warn"], { stdio: "inherit" });
+const registrator = spawn(cli, ["registrator", "--consul", consul.address, "--docker", docker.host, "--hostname", "bench", "--log-level", "warn"], { stdio: "inherit" });
 await sleep(1_500);
 
 // 50 containers started at once (one `docker run` each, in parallel).

@@ -21,7 +21,7 @@ const report = (line: string) => {
 };
 
 function startRender(args: string[]) {
-  const child = spawn(process.execPath, [cli, "render", "--log-level", "warn", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(cli, ["render", "--log-level", "warn", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
   return {
@@ -76,7 +76,7 @@ async function once(services: number): Promise<{ wallS: number; rssMiB: number; 
   const out = join(work, `once-${services}.cfg`);
   await writeFile(source, scaleTemplate);
   const result = await new Promise<string>((resolve) => {
-    const child = spawn("/usr/bin/time", ["-f", "%e %M", process.execPath, cli, "render", "--once", "--log-level", "warn", "--consul", consul.address, "-t", `${source}:${out}`], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("/usr/bin/time", ["-f", "%e %M", cli, "render", "--once", "--log-level", "warn", "--consul", consul.address, "-t", `${source}:${out}`], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     child.on("close", () => resolve(stderr));

@@ -63,7 +63,7 @@ config="$work/haproxy.cfg"
 say "starting consulate: registrator + renderer in one process, HAProxy on 127.0.0.1:$listen"
 echo "      consulate render --registrator --template templates/haproxy.hbs:haproxy.cfg \\"
 echo "        --check 'haproxy -c -q -f {{candidate}}' --exec 'reload-haproxy.sh haproxy.cfg haproxy.pid'"
-CONSULATE_LISTEN="127.0.0.1:$listen" node "$root/dist/src/cli/main.js" render --registrator --consul "127.0.0.1:$http" \
+CONSULATE_LISTEN="127.0.0.1:$listen" "$root/dist/src/cli/main.js" render --registrator --consul "127.0.0.1:$http" \
   --hostname demo --log-format text --log-level warn \
   --template "$root/templates/haproxy.hbs:$config" --check "haproxy -c -q -f {{candidate}}" \
   --exec "$root/examples/haproxy-sidecar/reload-haproxy.sh $config $work/haproxy.pid" &

@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// The flag keeps V8's young generation at 2 MiB a half: a daemon with a ~20 MiB heap otherwise
+// lets it grow to 16 MiB, ~10 MiB of resident memory for nothing (measured at 150 services × 5:
+// 80 → 69 MiB peak; first-render CPU at 5,000 services unchanged within the noise).
 import { Command, CommanderError } from "commander";
 import { ConsulateError } from "../errors.js";
 import { registratorCommand } from "./registrator-command.js";
