@@ -68,12 +68,19 @@ interface TemplateState {
   waitingFor: Set<string>;
   /** How long the last render pass took (ms). */
   lastPassMs: number;
+  /** When the first change not yet in the file arrived (performance.now()). */
+  changedAt: number | undefined;
   lastRenderAt: Date | undefined;
 }
+
+const onceWaitMs = 2_000;
 
 // Connections kept free of long-held blocking queries: probe sweeps, one-shot reads, writes.
 const connectionReserve = 24;
 const poolConcurrency = 16;
+
+/** Milliseconds to one decimal, for the log. */
+const ms = (n: number) => Math.round(n * 10) / 10;
 
 function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
   if (a.size !== b.size) return false;
@@ -116,7 +123,10 @@ export class Runner {
       client: options.client,
       logger: options.logger,
       timing: {
-        waitMs: config.blockingWaitMs,
+        // With --once, a blocking query only matters while a template still waits for data, and
+        // Consul 1.8 holds it (and its connection) until its wait ends even after we exit: a
+        // short wait leaves nothing behind for the next run.
+        waitMs: config.once ? Math.min(config.blockingWaitMs, onceWaitMs) : config.blockingWaitMs,
         minIntervalMs: 50,
         pollMs: 30_000,
         backoffBaseMs: 250,
@@ -169,7 +179,7 @@ export class Runner {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source, checkLookup);
       const guard = this.#config.guard ? new ShrinkGuard(this.#config.guard) : undefined;
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, lastRenderAt: undefined });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, changedAt: undefined, lastRenderAt: undefined });
     }
     for (const t of this.#templates) {
       const scope = this.#scope();
@@ -188,8 +198,10 @@ export class Runner {
       if (this.#onceError) reject(this.#onceError);
       if (this.#templates.every((t) => t.rendered)) resolve();
       const timer = setTimeout(() => {
-        const missing = [...new Set(this.#templates.filter((t) => !t.rendered).flatMap((t) => [...t.missing]))];
-        reject(new OnceTimeoutError(`--once: gave up after ${this.#config.onceTimeoutMs} ms; still waiting for ${missing.join(", ") || "a first answer from Consul"}`));
+        // What has not answered yet (not what the last pass missed: much may have come since).
+        const missing = [...new Set(this.#templates.filter((t) => !t.rendered).flatMap((t) => [...t.waitingFor].map((key) => t.dependencies.get(key)?.description ?? key)))];
+        const named = missing.length > 10 ? `${missing.slice(0, 10).join(", ")} and ${missing.length - 10} more` : missing.join(", ");
+        reject(new OnceTimeoutError(`--once: gave up after ${this.#config.onceTimeoutMs} ms; still waiting for ${named || "a first answer from Consul"}`));
       }, this.#config.onceTimeoutMs);
       this.#controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
     });
@@ -234,7 +246,9 @@ export class Runner {
       if (!t.dependencies.has(key) && !(catalog && this.#catalog.mayHaveGap(t.dependencies.values(), t.notInCatalog))) continue;
       // Waiting: render again when the last dependency it waits for has answered.
       t.waitingFor.delete(key);
-      if (t.waitingFor.size === 0) this.#dirty.add(t);
+      if (t.waitingFor.size > 0) continue;
+      this.#dirty.add(t);
+      t.changedAt ??= performance.now();
     }
     this.#quiescence.trigger();
   }
@@ -262,7 +276,11 @@ export class Runner {
     this.#dirty.clear();
     const changed: TemplateState[] = [];
     for (const t of batch) {
-      const result = await this.#renderOne(t);
+      const changedAt = t.changedAt;
+      t.changedAt = undefined;
+      const result = await this.#renderOne(t, changedAt);
+      // Not in the file yet: the delay goes on counting from the first change.
+      if (result === "waiting" || result === "failed") t.changedAt ??= changedAt;
       this.#metrics?.renders.inc({ template: t.spec.destination, result });
       if (result === "written") {
         t.lastRenderAt = new Date();
@@ -301,7 +319,7 @@ export class Runner {
     }, ms);
   }
 
-  async #renderOne(t: TemplateState): Promise<"written" | "unchanged" | "waiting" | "failed"> {
+  async #renderOne(t: TemplateState, changedAt: number | undefined): Promise<"written" | "unchanged" | "waiting" | "failed"> {
     const scope = this.#scope();
     let output: string;
     const started = performance.now();
@@ -338,8 +356,11 @@ export class Runner {
     const counts = this.#serviceCounts(scope.used);
     if (this.#guardHolds(t, counts)) return "failed";
     let candidate: Candidate | undefined;
+    let staged = 0;
     try {
+      const writing = performance.now();
       candidate = await stageWrite(t.spec.destination, output, t.written);
+      staged = performance.now();
       if (!candidate) {
         this.#logger.debug("render", "unchanged, not written", { destination: t.spec.destination });
         t.writeFailures = 0;
@@ -359,10 +380,13 @@ export class Runner {
           return "failed";
         }
       }
+      const committing = performance.now();
       const inPlace = await candidate.commit();
-
+      const done = performance.now();
       t.written = inPlace ? undefined : candidate.written;
-      this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, renderMs: Math.round(t.lastPassMs) });
+      // Where the time went, from the answer that changed the data to the file in place.
+      const timing = { renderMs: ms(t.lastPassMs), writeMs: ms(staged - writing + done - committing), sinceChangeMs: changedAt === undefined ? undefined : ms(done - changedAt) };
+      this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, ...timing });
     } catch (error) {
       if (!(error instanceof RenderWriteError)) throw error;
       await candidate?.discard();

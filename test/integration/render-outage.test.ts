@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { CliProcess, waitForFile } from "../helpers/cli.js";
+import { readFileSync } from "node:fs";
+import { CliProcess, runCli, waitForFile } from "../helpers/cli.js";
 import { ConsulAgent } from "../helpers/consul-agent.js";
 import { WorkDir } from "../helpers/workdir.js";
 
@@ -85,5 +86,20 @@ describe("consulate render restarted over many services", () => {
     await using second = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${dir.file("b.cfg")}`]);
     await waitForFile(dir.file("b.cfg"), complete, 10_000);
     assert.ok(!second.logs().some((l) => l.msg === "waiting for Consul, retrying with backoff"), "no connection refused or reset on the way");
+  });
+
+  it("--once leaves no held queries behind: runs one after another each finish, even at a budget of 180", async () => {
+    await using consul = await ConsulAgent.create();
+    await using dir = await WorkDir.create();
+    const names = Array.from({ length: 120 }, (_, i) => `o${i}`);
+    for (const n of names) await consul.registerService({ ID: `${n}-1`, Name: n, Port: 7000 });
+    const source = await dir.write("once.hbs", names.map((n) => `{{#each (service "${n}")}}{{ID}} {{/each}}`).join("") + "\n");
+    for (const run of ["first", "second", "third"]) {
+      // Before: each run left 120 blocking queries held for the blocking wait (60 s), and the next
+      // run met the agent's 200-connection limit and gave up at its --once-timeout.
+      const result = await runCli(["render", "--once", "--once-timeout", "20s", "--max-connections", "180", "--consul", consul.address, "-t", `${source}:${dir.file(`${run}.cfg`)}`]);
+      assert.equal(result.code, 0, `the ${run} run: ${result.stderr.split("\n").at(-2) ?? ""}`);
+      assert.ok(names.every((n) => readFileSync(dir.file(`${run}.cfg`), "utf8").includes(`${n}-1 `)));
+    }
   });
 });
