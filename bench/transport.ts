@@ -155,7 +155,7 @@ try {
   // A fresh agent for each run: Consul 1.8 holds a finished process's blocking queries (and
   // counts their connections) until they time out.
   for (const [label, args] of [
-    ["default budget (80 connections: 56 services direct, the other 94 in the probe pool)", []],
+    ["default budget (64 connections: 40 services direct, the other 110 in the probe pool)", []],
     ["--max-connections 180 (every service a direct blocking query)", ["--max-connections", "180"]],
   ] as const) {
     await using consul = await ConsulAgent.create();

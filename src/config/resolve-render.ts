@@ -42,11 +42,11 @@ type Where = LoadedConfig<RenderFileConfig>["where"];
 /**
  * Consul allows 200 connections per client address (`http_max_conns_per_client`), and 1.8 keeps
  * a blocking query's connection until the query returns even after the client has gone: after a
- * restart (or a SIGHUP reload), the old process's queries count for up to the blocking wait. 80
- * leaves room for both, a registrator on the same host (16) and a few one-shot calls. Past
- * 56 services, the rest share the probe pool; HTTPS (HTTP/2) has no such limit.
+ * restart (or a SIGHUP reload), the old process's queries count for up to the blocking wait. 64
+ * leaves room for both, a registrator on the same host (16) and other tools. Past 40 services
+ * the rest share the probe pool; over HTTPS (HTTP/2) every watch is a stream, with no such limit.
  */
-export const defaultMaxConnections = 80;
+export const defaultMaxConnections = 64;
 
 /** The flag if given, else the config file's key (named with its line), else the fallback. */
 function durationSetting(flag: string | undefined, flagName: string, fileValue: string | number | undefined, where: Where, key: string, fallback: number): number {
