@@ -81,3 +81,8 @@ export function redactingLogger(inner: Logger, secrets: readonly (string | undef
     inner[level](component, redact(message, known) as string, redact(fields, known) as Fields);
   return { debug: wrap("debug"), info: wrap("info"), warn: wrap("warn"), error: wrap("error") };
 }
+
+/** A duration for a log line: milliseconds to one decimal. */
+export function logMs(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -4,7 +4,7 @@ import { backoffDelayMs } from "../consul/blocking.js";
 import type { DockerEngine } from "../docker/client.js";
 import type { ContainerInfo } from "../docker/container.js";
 import { ConsulRequestError } from "../errors.js";
-import type { Logger } from "../observe/logger.js";
+import { logMs, type Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import type { AgentRegistry } from "./agent-registry.js";
 import { probe } from "./probe.js";
@@ -192,6 +192,7 @@ export class Registrator {
   async #reconcileOnce(id: string, state: ContainerState): Promise<void> {
     const signal = this.#controller.signal;
     if (signal.aborted) return;
+    const started = performance.now();
     let info: ContainerInfo | undefined;
     try {
       info = await this.docker.inspect(id, signal);
@@ -200,11 +201,12 @@ export class Registrator {
       this.#retry(id, state);
       return;
     }
+    const inspected = performance.now();
     const desired = this.#desired(info);
     // registrator's --deregister on-success: a container that failed keeps its services.
     if (desired === "keep") return;
     try {
-      for (const planned of desired.values()) await this.#ensure(id, state, planned);
+      for (const planned of desired.values()) await this.#ensure(id, state, planned, { started, inspected });
       for (const [serviceId, registered] of state.services) {
         if (desired.has(serviceId)) continue;
         await this.registry.deregister(serviceId, signal);
@@ -241,7 +243,8 @@ export class Registrator {
     return new Map();
   }
 
-  async #ensure(id: string, state: ContainerState, planned: PlannedService): Promise<void> {
+  /** `at`: when this reconcile began and when its inspect answered (performance.now()), for the log. */
+  async #ensure(id: string, state: ContainerState, planned: PlannedService, at: { started: number; inspected: number }): Promise<void> {
     const spec = JSON.stringify(planned.definition);
     if (state.services.get(planned.definition.ID)?.spec === spec) return;
     await this.#deregisterRenamed(planned.definition);
@@ -258,7 +261,9 @@ export class Registrator {
     }
     state.services.set(definition.ID, { definition, spec });
     this.metrics?.registrations.inc({ action: "register" });
-    this.logger.info("registrator", "registered", { service: definition.Name, id: definition.ID, address: definition.Address || undefined, port: definition.Port, container: id.slice(0, 12) });
+    // Where the time went: the inspect, then the registration (with any check probes).
+    const timing = { inspectMs: logMs(at.inspected - at.started), reconcileMs: logMs(performance.now() - at.started) };
+    this.logger.info("registrator", "registered", { service: definition.Name, id: definition.ID, address: definition.Address || undefined, port: definition.Port, container: id.slice(0, 12), ...timing });
   }
 
   /**

@@ -5,7 +5,7 @@ import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.
 import type { Dependency } from "../dependency/dependency.js";
 import { backoffDelayMs } from "../consul/blocking.js";
 import { CommandFailedError, OnceTimeoutError, RenderWriteError, TemplateError } from "../errors.js";
-import type { Logger } from "../observe/logger.js";
+import { logMs, type Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import { unifiedDiff } from "../render/diff.js";
 import { readIfExists, stageWrite, type Candidate, type Written } from "../render/write-file.js";
@@ -78,9 +78,6 @@ const onceWaitMs = 2_000;
 // Connections kept free of long-held blocking queries: probe sweeps, one-shot reads, writes.
 const connectionReserve = 24;
 const poolConcurrency = 16;
-
-/** Milliseconds to one decimal, for the log. */
-const ms = (n: number) => Math.round(n * 10) / 10;
 
 function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
   if (a.size !== b.size) return false;
@@ -385,7 +382,7 @@ export class Runner {
       const done = performance.now();
       t.written = inPlace ? undefined : candidate.written;
       // Where the time went, from the answer that changed the data to the file in place.
-      const timing = { renderMs: ms(t.lastPassMs), writeMs: ms(staged - writing + done - committing), sinceChangeMs: changedAt === undefined ? undefined : ms(done - changedAt) };
+      const timing = { renderMs: logMs(t.lastPassMs), writeMs: logMs(staged - writing + done - committing), sinceChangeMs: changedAt === undefined ? undefined : logMs(done - changedAt) };
       this.#logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination: t.spec.destination, bytes: output.length, ...timing });
     } catch (error) {
       if (!(error instanceof RenderWriteError)) throw error;
