@@ -65,6 +65,14 @@ describe("consulate render when Consul is unreachable", () => {
   });
 });
 
+/** 120 services of one instance each (`<prefix><n>-1`), and a template listing them all. */
+async function manyServices(consul: ConsulAgent, dir: WorkDir, prefix: string): Promise<{ names: string[]; source: string }> {
+  const names = Array.from({ length: 120 }, (_, i) => `${prefix}${i}`);
+  for (const n of names) await consul.registerService({ ID: `${n}-1`, Name: n, Port: 7000 });
+  const source = await dir.write(`${prefix}.hbs`, names.map((n) => `{{#each (service "${n}")}}{{ID}} {{/each}}`).join("") + "\n");
+  return { names, source };
+}
+
 describe("consulate render restarted over many services", () => {
   // Consul 1.8 keeps a blocking query's connection open until the query returns, even after the
   // client has gone (its end sits in CLOSE-WAIT): a restarted consulate shares the agent's 200
@@ -74,9 +82,7 @@ describe("consulate render restarted over many services", () => {
   it("renders again at once after a restart, while the old process's queries are still held", async () => {
     await using consul = await ConsulAgent.create();
     await using dir = await WorkDir.create();
-    const names = Array.from({ length: 120 }, (_, i) => `r${i}`);
-    for (const n of names) await consul.registerService({ ID: `${n}-1`, Name: n, Port: 7000 });
-    const source = await dir.write("many.hbs", names.map((n) => `{{#each (service "${n}")}}{{ID}} {{/each}}`).join("") + "\n");
+    const { names, source } = await manyServices(consul, dir, "r");
     const complete = (c: string) => names.every((n) => c.includes(`${n}-1 `));
     {
       await using first = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${dir.file("a.cfg")}`]);
@@ -91,9 +97,7 @@ describe("consulate render restarted over many services", () => {
   it("--once leaves no held queries behind: runs one after another each finish, even at a budget of 180", async () => {
     await using consul = await ConsulAgent.create();
     await using dir = await WorkDir.create();
-    const names = Array.from({ length: 120 }, (_, i) => `o${i}`);
-    for (const n of names) await consul.registerService({ ID: `${n}-1`, Name: n, Port: 7000 });
-    const source = await dir.write("once.hbs", names.map((n) => `{{#each (service "${n}")}}{{ID}} {{/each}}`).join("") + "\n");
+    const { names, source } = await manyServices(consul, dir, "o");
     for (const run of ["first", "second", "third"]) {
       // Before: each run left 120 blocking queries held for the blocking wait (60 s), and the next
       // run met the agent's 200-connection limit and gave up at its --once-timeout.

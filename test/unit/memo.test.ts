@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import type { ServiceInstance } from "../../src/dependency/health-service.js";
 import { RenderScope, type DataSource } from "../../src/runner/render-scope.js";
 import { createDependency, DependencyCache } from "../../src/runner/dependency-factory.js";
 import { compileTemplate } from "../../src/template/compile.js";
@@ -18,14 +19,7 @@ const serviceKey = (name: string) => createDependency("service", name, {}, defau
 const servicesKey = createDependency("services", "", {}, defaults).key;
 const kvKey = (key: string) => createDependency("key", key, {}, defaults).key;
 
-interface Instance {
-  ID: string;
-  Name: string;
-  Address: string;
-  Port: number;
-  Tags: string[];
-  Meta: Record<string, string>;
-}
+type Instance = Pick<ServiceInstance, "ID" | "Name" | "Address" | "Port" | "Tags" | "Meta">;
 
 /** Consul's view, held the way the watcher holds it: replaced, never mutated. */
 class Catalog implements DataSource {
