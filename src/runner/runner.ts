@@ -1,5 +1,3 @@
-import type { FSWatcher } from "chokidar";
-import { readFile } from "node:fs/promises";
 import type { ConsulClient } from "../consul/client.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
@@ -18,6 +16,7 @@ import { ShrinkGuard } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
 import { RefusalReport, type Refusal } from "./refusals.js";
 import { RenderScope } from "./render-scope.js";
+import { TemplateFiles } from "./template-files.js";
 
 export interface RunnerOptions {
   readonly config: ResolvedRenderConfig;
@@ -102,8 +101,7 @@ export class Runner {
   readonly #stdout: NodeJS.WritableStream;
   readonly #metrics: Metrics | undefined;
   readonly #controller = new AbortController();
-  #fileWatcher: FSWatcher | undefined;
-  #watchingFiles: Promise<void> | undefined;
+  #templateFiles: TemplateFiles | undefined;
   #cycle: Promise<void> = Promise.resolve();
   #cyclePending = false;
   #onceDone: { resolve: () => void; reject: (error: Error) => void } | undefined;
@@ -183,7 +181,13 @@ export class Runner {
       t.compiled.render(scope);
       t.dependencies = scope.used;
     }
-    if (!this.#config.once) this.#watchingFiles = this.#watchTemplateFiles();
+    if (!this.#config.once) {
+      this.#templateFiles = new TemplateFiles(
+        this.#templates.map((t) => t.spec.source),
+        (path) => void this.#reloadTemplate(path),
+        (path) => this.#templates.find((t) => t.spec.source === path)?.compiled.text,
+      );
+    }
     for (const t of this.#templates) this.#dirty.add(t);
     this.#scheduleCycle();
   }
@@ -202,22 +206,6 @@ export class Runner {
       }, this.#config.onceTimeoutMs);
       this.#controller.signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
     });
-  }
-
-  // chokidar loads while the first answers are on their way, not before. An edit made before it
-  // watches is caught when it is ready: each template is read again and compared.
-  async #watchTemplateFiles(): Promise<void> {
-    const { watch } = await import("chokidar");
-    if (this.#closing) return;
-    const watcher = watch(this.#templates.map((t) => t.spec.source), { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 10 } });
-    this.#fileWatcher = watcher;
-    watcher.on("change", (path: string) => void this.#reloadTemplate(path));
-    watcher.on("add", (path: string) => void this.#reloadTemplate(path));
-    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
-    for (const path of new Set(this.#templates.map((t) => t.spec.source))) {
-      const text = await readFile(path, "utf8").catch(() => undefined);
-      if (text !== undefined && this.#templates.some((t) => t.spec.source === path && t.compiled.text !== text)) void this.#reloadTemplate(path);
-    }
   }
 
   async #reloadTemplate(path: string): Promise<void> {
@@ -475,8 +463,7 @@ export class Runner {
     this.#closing ??= (async () => {
       this.#quiescence.cancel();
       clearTimeout(this.#retryTimer);
-      await this.#watchingFiles;
-      await this.#fileWatcher?.close();
+      await this.#templateFiles?.close();
       // Commands in flight are stopped first (their process groups terminated), so a hung
       // reload cannot hold shutdown; the cycle then ends without starting anything new.
       this.#controller.abort();
