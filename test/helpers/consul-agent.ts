@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "./ports.js";
+import { freePort, freePorts } from "./ports.js";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 export const consulBinary = join(repoRoot, ".cache/consul/usr/bin/consul");
@@ -56,7 +56,8 @@ export class ConsulAgent {
 
   static async create(options: { start?: boolean; config?: object; token?: string } = {}): Promise<ConsulAgent> {
     if (!existsSync(consulBinary)) throw new Error(`${consulBinary} is missing: run scripts/setup.sh`);
-    const ports = { http: await freePort(), https: 0, dns: await freePort(), server: await freePort(), serfLan: await freePort(), serfWan: await freePort() };
+    const [http, dns, server, serfLan, serfWan] = (await freePorts(5)) as [number, number, number, number, number];
+    const ports = { http, https: 0, dns, server, serfLan, serfWan };
     const configDir = await mkdtemp(join(tmpdir(), "consulate-agent-"));
     await writeFile(join(configDir, "config.json"), JSON.stringify(options.config ?? {}));
     const agent = new ConsulAgent(ports, configDir, options.token);
