@@ -1,6 +1,7 @@
 import { watch } from "node:fs";
 import { readFile, readdir, readlink } from "node:fs/promises";
 import { basename, dirname } from "node:path";
+import { LineSplitter } from "../src/docker/line-splitter.js";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
 
 /** The built command, run as users run it (its #! line and flags included): `npm run build` first. */
@@ -125,6 +126,14 @@ export async function connectionsTo(port: number, pid: number): Promise<number> 
     }
   }
   return count;
+}
+
+/** Calls `onEntry` with each JSON line a stream carries (a child's log, Docker's event stream). */
+export function jsonLines(stream: NodeJS.ReadableStream, onEntry: (entry: Record<string, unknown>) => void): void {
+  const splitter = new LineSplitter();
+  stream.on("data", (chunk: Buffer) => {
+    for (const line of splitter.push(chunk)) if (line.startsWith("{")) onEntry(JSON.parse(line) as Record<string, unknown>);
+  });
 }
 
 /** Resident memory of process `pid` right now, in KiB (0 once it is gone). */

@@ -15,7 +15,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
 import { DockerDaemon, testImage } from "../test/helpers/docker-daemon.js";
-import { cli, machine, median, percentile, whenFile, writeResults } from "./lib.js";
+import { cli, jsonLines, machine, median, percentile, whenFile, writeResults } from "./lib.js";
 
 const samples = 20;
 const work = await mkdtemp(join(tmpdir(), "consulate-sidecar-"));
@@ -92,18 +92,12 @@ async function floor(consul: ConsulAgent, docker: DockerDaemon): Promise<number[
   const wakes = new Sightings();
   // Follow the start events and register each, as a registrator does.
   const events = http.request({ socketPath: docker.socket, path: `/events?filters=${encodeURIComponent(JSON.stringify({ type: ["container"], event: ["start"] }))}` }, (res) => {
-    let pending = "";
-    res.on("data", (chunk: Buffer) => {
-      const lines = (pending + chunk.toString()).split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines.filter(Boolean)) {
-        const { id } = JSON.parse(line) as { id: string };
-        void (async () => {
-          const inspect = (await dockerApi(docker.socket, "GET", `/containers/${id}/json`, agent)) as Inspect;
-          const port = Number(inspect.NetworkSettings.Ports["8080/tcp"]![0]!.HostPort);
-          await fetch(`${consul.url}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ ID: `floor-${port}`, Name: "floor", Port: port, Address: "127.0.0.1" }) });
-        })();
-      }
+    jsonLines(res, (event) => {
+      void (async () => {
+        const inspect = (await dockerApi(docker.socket, "GET", `/containers/${String(event.id)}/json`, agent)) as Inspect;
+        const port = Number(inspect.NetworkSettings.Ports["8080/tcp"]![0]!.HostPort);
+        await fetch(`${consul.url}/v1/agent/service/register`, { method: "PUT", body: JSON.stringify({ ID: `floor-${port}`, Name: "floor", Port: port, Address: "127.0.0.1" }) });
+      })();
     });
   });
   events.end();
@@ -136,15 +130,9 @@ async function sidecar(consul: ConsulAgent, docker: DockerDaemon): Promise<{ lat
   const child = spawn(cli, ["render", "--registrator", "--consul", consul.address, "--docker", docker.host, "--ip", "127.0.0.1", "--hostname", "bench", "--log-level", "info", "-t", `${source}:${out}`], { stdio: ["ignore", "ignore", "pipe"] });
   // consulate's own account: the registrator's inspect and registration, the renderer's answer → file.
   const logged: Record<string, number[]> = { inspectMs: [], reconcileMs: [], sinceChangeMs: [], renderMs: [], writeMs: [] };
-  let pending = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    const lines = (pending + chunk.toString()).split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!line.includes('"registered"') && !line.includes('"rendered"')) continue;
-      const entry = JSON.parse(line) as Record<string, unknown>;
-      for (const key of Object.keys(logged)) if (typeof entry[key] === "number") logged[key]!.push(entry[key]);
-    }
+  jsonLines(child.stderr, (entry) => {
+    if (entry.msg !== "registered" && entry.msg !== "rendered") return;
+    for (const key of Object.keys(logged)) if (typeof entry[key] === "number") logged[key]!.push(entry[key]);
   });
   await docker.runContainer("--name", "web", "-e", "SERVICE_NAME=web", "-p", "8080", testImage, "sleep", "600");
   await whenFile(out, (c) => c.includes(":"), 30_000);

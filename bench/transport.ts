@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { makeCerts } from "../test/helpers/certs.js";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
+import { addInstance, changeLatencies, cli, connectionsTo, jsonLines, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -122,15 +122,9 @@ async function scenario(consul: ConsulAgent, transport: Transport, services: num
   const child = spawn(cli, ["render", "--log-level", "info", ...transport.consulArgs, ...extraArgs, "-t", `${source}:${out}`], { stdio: ["ignore", "ignore", "pipe"] });
   // consulate's own account of each write: render, write (stage + rename), answer → file.
   const timings: { renderMs: number; writeMs: number; sinceChangeMs: number }[] = [];
-  let pending = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    const lines = (pending + chunk.toString()).split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!line.includes('"rendered"')) continue;
-      const entry = JSON.parse(line) as { renderMs: number; writeMs: number; sinceChangeMs?: number };
-      if (entry.sinceChangeMs !== undefined) timings.push({ renderMs: entry.renderMs, writeMs: entry.writeMs, sinceChangeMs: entry.sinceChangeMs });
-    }
+  jsonLines(child.stderr, (entry) => {
+    const { msg, renderMs, writeMs, sinceChangeMs } = entry as { msg: string; renderMs: number; writeMs: number; sinceChangeMs?: number };
+    if (msg === "rendered" && sinceChangeMs !== undefined) timings.push({ renderMs, writeMs, sinceChangeMs });
   });
   let peakRss = 0;
   let peakConnections = 0;

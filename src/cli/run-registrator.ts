@@ -14,7 +14,7 @@ import { loadMetrics, type Metrics } from "../observe/load-metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
 import { AgentRegistry } from "../registrator/agent-registry.js";
 import { Registrator } from "../registrator/registrator.js";
-import { onSignals } from "./signals.js";
+import { aborted, onSignals } from "./signals.js";
 import type { Server } from "node:http";
 
 /**
@@ -75,7 +75,7 @@ export async function runRegistrator(flags: RegistratorCommandFlags): Promise<vo
     // Served from the start, so the first registrations are visible there too.
     if (listen && metrics) server = await startStatusServer(listen, { runner: () => undefined, registrator: () => registrator, client, metrics, recent });
     registrator = await startRegistrator(flags, client, { hasToken: connection.token !== undefined, allowAnonymous: connection.allowAnonymous }, logger, controller.signal, metrics);
-    await new Promise<void>((resolve) => controller.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await aborted(controller.signal);
     logger.info("cli", "stopping");
   } catch (error) {
     if (!controller.signal.aborted) throw error;

@@ -8,7 +8,7 @@ import { ConsulClient } from "../consul/client.js";
 import { createLogger, recordingLogger, redactingLogger, type Logger } from "../observe/logger.js";
 import { Runner } from "../runner/runner.js";
 import type { Registrator } from "../registrator/registrator.js";
-import { onSignals } from "./signals.js";
+import { aborted, onSignals } from "./signals.js";
 import type { Server } from "node:http";
 import { loadMetrics, type Metrics } from "../observe/load-metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
@@ -87,9 +87,6 @@ async function aclGate(client: ConsulClient, config: ResolvedRenderConfig, logge
   }
 }
 
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
-}
 
 async function startRunner(config: ResolvedRenderConfig, client: ConsulClient, logger: Logger, metrics: Metrics | undefined): Promise<Runner> {
   const runner = new Runner({ config, client, logger, metrics });

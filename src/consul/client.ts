@@ -169,10 +169,10 @@ export class ConsulClient {
   }
 
   async put<T>(path: string, body: unknown, options: RequestOptions = {}): Promise<ConsulResponse<T>> {
-    return this.#request<T>("PUT", path, body, options);
+    return this.#put<T>(path, body, options);
   }
 
-  async #request<T>(method: "PUT", path: string, body: unknown, options: RequestOptions): Promise<ConsulResponse<T>> {
+  async #put<T>(path: string, body: unknown, options: RequestOptions): Promise<ConsulResponse<T>> {
     const { signal } = options;
     signal?.throwIfAborted();
     // node-consul cancels a request when its ctx emitter emits "cancel": adapt the AbortSignal to it.
@@ -189,7 +189,7 @@ export class ConsulClient {
     try {
       const raw = await this.#consul();
       const res = await raw._put(request);
-      refuseFilteredAnswer(res.headers, `${method} ${this.#address}/v1${path}`);
+      refuseFilteredAnswer(res.headers, `PUT ${this.#address}/v1${path}`);
       return { body: res.body as T, index: readIndex(res.headers), statusCode: res.statusCode, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     } catch (error) {
       if (error instanceof ConsulRequestError) throw error;
@@ -198,7 +198,7 @@ export class ConsulClient {
       if (raw.isResponse && raw.response?.statusCode === 404 && options.allowNotFound) {
         return { body: undefined as T, index: readIndex(raw.response.headers), statusCode: 404, lastContactMs: 0 };
       }
-      throw this.#describe(method, path, raw);
+      throw this.#describe("PUT", path, raw);
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }

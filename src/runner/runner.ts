@@ -48,7 +48,6 @@ interface TemplateState {
   dependencies: Map<string, Dependency>;
   /** Rendered (or, with --dry, shown) at least once. */
   rendered: boolean;
-  missing: Set<string>;
   lastError: string | undefined;
   /** What the destination held before this cycle's write (for rollback). */
   previous: string | undefined;
@@ -156,7 +155,7 @@ export class Runner {
       rendered: t.rendered,
       lastRenderAt: t.lastRenderAt?.toISOString(),
       lastError: t.lastError,
-      missing: [...t.missing],
+      missing: this.#missing(t),
       refused: t.refusals.list(),
       notInCatalog: t.notInCatalog,
       dependencies: [...t.dependencies.values()].map((d) => {
@@ -174,7 +173,7 @@ export class Runner {
     for (const spec of this.#config.templates) {
       const compiled = await loadTemplate(spec.source, checkLookup);
       const guard = this.#config.guard ? new ShrinkGuard(this.#config.guard) : undefined;
-      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, missing: new Set(), lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, changedAt: undefined, lastRenderAt: undefined });
+      this.#templates.push({ spec, compiled, dependencies: new Map(), rendered: false, lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, changedAt: undefined, lastRenderAt: undefined });
     }
     for (const t of this.#templates) {
       const scope = this.#scope();
@@ -192,6 +191,11 @@ export class Runner {
     this.#scheduleCycle();
   }
 
+  /** What a template still waits for, live: the last pass's missing dependencies that have not answered since. */
+  #missing(t: TemplateState): string[] {
+    return [...t.waitingFor].map((key) => t.dependencies.get(key)?.description ?? key);
+  }
+
   /** With --once: resolves when every template has rendered and its commands ran. */
   untilOnceDone(): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -200,7 +204,7 @@ export class Runner {
       if (this.#templates.every((t) => t.rendered)) resolve();
       const timer = setTimeout(() => {
         // What has not answered yet (not what the last pass missed: much may have come since).
-        const missing = [...new Set(this.#templates.filter((t) => !t.rendered).flatMap((t) => [...t.waitingFor].map((key) => t.dependencies.get(key)?.description ?? key)))];
+        const missing = [...new Set(this.#templates.filter((t) => !t.rendered).flatMap((t) => this.#missing(t)))];
         const named = missing.length > 10 ? `${missing.slice(0, 10).join(", ")} and ${missing.length - 10} more` : missing.join(", ");
         reject(new OnceTimeoutError(`--once: gave up after ${this.#config.onceTimeoutMs} ms; still waiting for ${named || "a first answer from Consul"}`));
       }, this.#config.onceTimeoutMs);
@@ -323,7 +327,6 @@ export class Runner {
       t.dependencies = scope.used;
       t.lastPassMs = performance.now() - started;
     }
-    t.missing = scope.missing;
     t.waitingFor = scope.waitingFor;
     if (scope.missing.size > 0) {
       this.#logger.debug("render", "waiting for data", { template: t.spec.source, missing: [...scope.missing] });
@@ -338,8 +341,9 @@ export class Runner {
       if (diff) this.#stdout.write(diff);
       return diff ? "written" : "unchanged";
     }
-    const counts = this.#serviceCounts(scope.used);
-    if (this.#guardHolds(t, counts)) return "failed";
+    // Instance counts are the empty-file guard's input, and only it needs them.
+    const counts = t.guard ? this.#serviceCounts(scope.used) : undefined;
+    if (counts && this.#guardHolds(t, counts)) return "failed";
     let candidate: Candidate | undefined;
     let staged = 0;
     try {
@@ -379,7 +383,7 @@ export class Runner {
     }
     t.writeFailures = 0;
     t.previous = candidate.previous;
-    t.guard?.written(counts);
+    if (counts) t.guard?.written(counts);
     return "written";
   }
 

@@ -164,4 +164,4 @@ export class RenderMemo {
   }
 }
 
-export type { Entry as MemoEntry, Level as MemoLevel };
+export type { Entry as MemoEntry };
