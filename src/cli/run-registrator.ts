@@ -1,6 +1,6 @@
 /** `consulate registrator`, loaded only when the command runs. */
-import { sleep } from "../abort.js";
-import { formatConsulAddress } from "../config/consul-address.js";
+import { sleep } from "../time.js";
+import { formatConsulAddress } from "../consul/address.js";
 import { parseListen } from "../config/listen.js";
 import { resolveConsulConnection } from "../config/resolve-consul.js";
 import { checkAcl } from "../consul/acl.js";
@@ -42,7 +42,7 @@ async function waitForConsul(client: ConsulClient, config: ResolvedRegistrator, 
 export async function startRegistrator(flags: RegistratorFlags, client: ConsulClient, acl: { hasToken: boolean; allowAnonymous: boolean }, logger: Logger, signal: AbortSignal, metrics?: Metrics): Promise<Registrator> {
   const config = resolveRegistratorConfig(flags, process.env);
   await waitForConsul(client, config, acl, logger, signal);
-  const registrator = new Registrator(new DockerodeEngine(config.dockerAddress), new AgentRegistry(client, config.hostname), config, logger, metrics);
+  const registrator = new Registrator({ docker: new DockerodeEngine(config.dockerAddress), registry: new AgentRegistry(client, config.hostname), logger, metrics }, config);
   // start() waits for Docker as long as it takes: a signal must be able to end that wait.
   const stop = () => void registrator.close();
   signal.addEventListener("abort", stop, { once: true });

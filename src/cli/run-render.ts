@@ -1,6 +1,6 @@
 /** `consulate render`, loaded only when the command runs. */
-import { formatConsulAddress } from "../config/consul-address.js";
-import { formatListen } from "../config/listen.js";
+import { formatConsulAddress } from "../consul/address.js";
+import { formatListen } from "../observe/status.js";
 import { waitForAclCheck } from "../consul/acl.js";
 import { resolveRenderConfig } from "../config/resolve-render.js";
 import type { ResolvedRenderConfig } from "../config/resolved.js";

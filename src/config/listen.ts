@@ -1,10 +1,6 @@
 import { isIP } from "node:net";
 import { ConfigError } from "../errors.js";
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
+import type { ListenAddress } from "../observe/status.js";
 
 /**
  * `--listen host:port` (`[::1]:9100`, `:9100` for 127.0.0.1). Port 0 picks a free one.
@@ -21,8 +17,4 @@ export function parseListen(text: string, source: string): ListenAddress {
     throw new ConfigError(`${source}: expected host:port such as 127.0.0.1:9100 (port 0 to 65535, IPv6 in brackets), got "${text}"`);
   }
   return { host, port };
-}
-
-export function formatListen({ host, port }: ListenAddress): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../errors.js";
-import { parseConsulAddress, type ConsulAddress } from "./consul-address.js";
-import { resolveTls, type ResolvedTls, type TlsFileSettings, type TlsFlags } from "./resolve-tls.js";
+import { parseConsulAddress, type ConsulAddress } from "../consul/address.js";
+import type { ResolvedTls } from "../consul/tls.js";
+import { resolveTls, type TlsFileSettings, type TlsFlags } from "./resolve-tls.js";
 
 /** The Consul connection flags `render` and `registrator` share. */
 export interface ConsulFlags extends TlsFlags {

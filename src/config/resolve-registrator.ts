@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { ConfigError } from "../errors.js";
-import type { RegistratorOptions } from "../registrator/registrator.js";
-import { splitTags } from "../registrator/metadata.js";
+import type { RegistratorOptions } from "./resolved.js";
 
 /** registrator's flags as commander parsed them. */
 export interface RegistratorFlags {
@@ -50,7 +49,7 @@ export function resolveRegistratorConfig(flags: RegistratorFlags, env: NodeJS.Pr
     ip: flags.ip,
     internal: flags.internal ?? false,
     network: flags.network,
-    tags: splitTags(flags.tags),
+    tags: (flags.tags ?? "").split(",").map((t) => t.trim()).filter(Boolean),
     explicit: flags.explicit ?? false,
     allowScriptChecks: flags.allowScriptChecks ?? false,
     ttlSeconds,

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../errors.js";
+import type { ResolvedTls } from "../consul/tls.js";
 
 /** The TLS flags, as Consul's own CLI names them. */
 export interface TlsFlags {
@@ -22,17 +23,6 @@ export interface TlsFileSettings {
   readonly skipVerify?: boolean;
 }
 
-/** TLS settings with the files read; `describe` names them for error messages. */
-export interface ResolvedTls {
-  readonly ca: readonly Buffer[] | undefined;
-  readonly cert: Buffer | undefined;
-  readonly key: Buffer | undefined;
-  readonly serverName: string | undefined;
-  readonly skipVerify: boolean;
-  /** Where the CA came from (`--ca-file /etc/consul/ca.pem`), or "the system's CAs". */
-  readonly caSource: string;
-  readonly certSource: string | undefined;
-}
 
 function read(file: string, source: string): Buffer {
   try {

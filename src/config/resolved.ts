@@ -1,6 +1,6 @@
-import type { ConsulAddress } from "./consul-address.js";
-import type { ListenAddress } from "./listen.js";
-import type { ResolvedTls } from "./resolve-tls.js";
+import type { ConsulAddress } from "../consul/address.js";
+import type { ListenAddress } from "../observe/status.js";
+import type { ResolvedTls } from "../consul/tls.js";
 import type { Quiescence } from "./duration.js";
 import type { LogLevel } from "../observe/logger.js";
 
@@ -47,4 +47,37 @@ export interface ResolvedRenderConfig {
   /** `--listen`: where /metrics, /healthz, /readyz and /status are served. */
   readonly listen: ListenAddress | undefined;
   readonly log: { readonly level: LogLevel; readonly format: "json" | "text" };
+}
+
+/** How the registrator maps a container to services (registrator's SERVICE_* model). */
+export interface ModelOptions {
+  /** First part of every service ID. */
+  readonly hostname: string;
+  /** Address every service is registered with (`--ip`). */
+  readonly ip: string | undefined;
+  /** Register container IPs and exposed ports instead of published host ports. */
+  readonly internal: boolean;
+  /** Preferred network with --internal when a container is on several (`--network`). */
+  readonly network: string | undefined;
+  readonly tags: readonly string[];
+  readonly explicit: boolean;
+  /** `--ttl`: every service gets a TTL check of this many seconds that consulate keeps passing. */
+  readonly ttlSeconds: number;
+  /** `--allow-script-checks`: SERVICE_CHECK_SCRIPT from containers is registered (off: refused). */
+  readonly allowScriptChecks: boolean;
+}
+
+export interface RegistratorOptions extends ModelOptions {
+  /** Full resync period; 0 = off. */
+  readonly resyncMs: number;
+  /** Remove this host's services whose container no longer exists. */
+  readonly cleanup: boolean;
+  /** How often TTL checks are marked passing (with --ttl). */
+  readonly ttlRefreshMs: number;
+  /** On container exit: always deregister, or only when it exited with code 0. */
+  readonly deregister: "always" | "on-success";
+  /** Deregister everything this process registered when it stops. */
+  readonly deregisterOnStop: boolean;
+  /** How often the agent is compared with what we registered (agent restarts lose services). */
+  readonly agentCheckMs: number;
 }

@@ -1,6 +1,5 @@
-import { sleep } from "../abort.js";
+import { backoffDelayMs, sleep } from "../time.js";
 import { ConsulRequestError, PermissionError } from "../errors.js";
-import { backoffDelayMs } from "./blocking.js";
 import type { ConsulClient } from "./client.js";
 
 /** Consul's built-in anonymous token: what a request without a token runs as. */

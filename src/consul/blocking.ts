@@ -19,22 +19,6 @@ export function blockingTimeoutMs(waitMs: number, marginMs = 5_000): number {
   return waitMs + Math.ceil(waitMs / 16) + marginMs;
 }
 
-export interface BackoffOptions {
-  readonly baseMs: number;
-  readonly maxMs: number;
-  /** [0, 1): returns the random number used for jitter; injectable for tests. */
-  readonly random?: () => number;
-}
-
-/**
- * Jittered exponential backoff ("full jitter" above half the step): attempt 0 waits about
- * `baseMs`, doubling up to `maxMs`.
- */
-export function backoffDelayMs(attempt: number, { baseMs, maxMs, random = Math.random }: BackoffOptions): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(step / 2 + (random() * step) / 2);
-}
-
 /**
  * Per-watch rate limit: after a wake-up, the next request may leave no sooner than
  * `minIntervalMs` after the previous one left, so a flapping service degrades to a bounded

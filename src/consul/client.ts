@@ -2,8 +2,8 @@ import { EventEmitter } from "node:events";
 import http from "node:http";
 import https from "node:https";
 import { ConsulRequestError, TlsError } from "../errors.js";
-import type { ConsulAddress } from "../config/consul-address.js";
-import type { ResolvedTls } from "../config/resolve-tls.js";
+import type { ConsulAddress } from "./address.js";
+import type { ResolvedTls } from "./tls.js";
 import { Http2Pool } from "./http2-pool.js";
 
 /**

@@ -6,7 +6,7 @@
  * so each session carries at most `streamsPerSession` and another opens past that.
  */
 import http2 from "node:http2";
-import type { ResolvedTls } from "../config/resolve-tls.js";
+import type { ResolvedTls } from "./tls.js";
 
 export const streamsPerSession = 200;
 

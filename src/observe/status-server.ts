@@ -1,17 +1,14 @@
 import { createServer, type Server } from "node:http";
-import { formatListen, type ListenAddress } from "../config/listen.js";
-import type { ConsulClient } from "../consul/client.js";
 import { ConfigError } from "../errors.js";
-import type { Registrator } from "../registrator/registrator.js";
-import type { Runner } from "../runner/runner.js";
 import type { RecentEvent } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { statusPage } from "./status-page.js";
+import { formatListen, type ConsulConnectionStatus, type ListenAddress, type RegistratorStatus, type RendererStatus } from "./status.js";
 
 export interface StatusSources {
-  runner(): Runner | undefined;
-  registrator(): Registrator | undefined;
-  readonly client: ConsulClient;
+  runner(): RendererStatus | undefined;
+  registrator(): RegistratorStatus | undefined;
+  readonly client: ConsulConnectionStatus;
   readonly metrics: Metrics;
   recent(): RecentEvent[];
 }
@@ -19,8 +16,8 @@ export interface StatusSources {
 /** Why the process is not healthy, or undefined when it is. */
 export function unhealthyReason(sources: StatusSources): string | undefined {
   const runner = sources.runner();
-  if (runner?.watcher.reachable === false) return `Consul at ${sources.client.address} is unreachable`;
-  const waiting = runner?.status().filter((t) => !t.rendered) ?? [];
+  if (runner?.reachable === false) return `Consul at ${sources.client.address} is unreachable`;
+  const waiting = runner?.templates().filter((t) => !t.rendered) ?? [];
   if (waiting.length > 0) return `not rendered yet: ${waiting.map((t) => t.destination).join(", ")}`;
   return undefined;
 }
@@ -34,7 +31,7 @@ export function unhealthyReason(sources: StatusSources): string | undefined {
 export function readiness(sources: StatusSources): { ready: boolean; text: string } {
   const unhealthy = unhealthyReason(sources);
   if (unhealthy) return { ready: false, text: `not ready: ${unhealthy}` };
-  const templates = sources.runner()?.status() ?? [];
+  const templates = sources.runner()?.templates() ?? [];
   const stuck = templates.filter((t) => t.lastError !== undefined);
   if (stuck.length > 0) return { ready: false, text: `not ready: ${stuck.map((t) => `${t.destination}: ${t.lastError}`).join("; ")}` };
   const problem = sources.registrator()?.problem();
@@ -54,7 +51,7 @@ export async function startStatusServer({ host, port }: ListenAddress, sources: 
   const server = createServer((req, res) => {
     void (async () => {
       const runner = sources.runner();
-      sources.metrics.watches.set(runner?.watcher.size ?? 0);
+      sources.metrics.watches.set(runner?.watchCount ?? 0);
       sources.metrics.connections.set(sources.client.connectionCount);
       const path = (req.url ?? "/").split("?")[0];
       if (path === "/metrics") {
@@ -72,8 +69,8 @@ export async function startStatusServer({ host, port }: ListenAddress, sources: 
         const registered = sources.registrator()?.registered();
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify({
-          consul: { address: sources.client.address, reachable: runner?.watcher.reachable ?? null, connections: sources.client.connectionCount },
-          templates: runner?.status() ?? [],
+          consul: { address: sources.client.address, reachable: runner?.reachable ?? null, connections: sources.client.connectionCount },
+          templates: runner?.templates() ?? [],
           events: sources.recent(),
           registrator: registered ? [...registered].map(([container, services]) => ({ container, services: services.map((s) => ({ ID: s.ID, Name: s.Name, Address: s.Address, Port: s.Port })) })) : null,
           registratorProblem: sources.registrator()?.problem() ?? null,

@@ -9,8 +9,19 @@ export interface AgentService {
   Meta: Record<string, string> | null;
 }
 
-/** The local Consul agent as the registrator's backend: register, deregister, list, TTL. */
-export class AgentRegistry {
+/** Where the registrator puts services: register, deregister, list what it manages, TTL checks. */
+export interface ServiceRegistry {
+  register(service: ServiceDefinition, signal?: AbortSignal): Promise<void>;
+  deregister(serviceId: string, signal?: AbortSignal): Promise<void>;
+  /** Services this registrator (same --hostname) registered, by ID. */
+  managedServices(signal?: AbortSignal): Promise<Map<string, AgentService>>;
+  updateTtl(checkId: string, status: string, signal?: AbortSignal): Promise<void>;
+  /** Marks a TTL check passing; false when the registry does not know the check (it lost its state). */
+  passTtl(checkId: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** The local Consul agent as the ServiceRegistry. */
+export class AgentRegistry implements ServiceRegistry {
   constructor(
     private readonly client: ConsulClient,
     private readonly hostname: string,

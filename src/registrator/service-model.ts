@@ -1,23 +1,7 @@
+import type { ModelOptions } from "../config/resolved.js";
 import type { ContainerInfo } from "../docker/container.js";
 import { planCheck, type CheckDefinition, type ProbeTarget } from "./checks.js";
 import { portMetadata, splitTags } from "./metadata.js";
-
-export interface ModelOptions {
-  /** First part of every service ID. */
-  readonly hostname: string;
-  /** Address every service is registered with (`--ip`). */
-  readonly ip: string | undefined;
-  /** Register container IPs and exposed ports instead of published host ports. */
-  readonly internal: boolean;
-  /** Preferred network with --internal when a container is on several (`--network`). */
-  readonly network: string | undefined;
-  readonly tags: readonly string[];
-  readonly explicit: boolean;
-  /** `--ttl`: every service gets a TTL check of this many seconds that consulate keeps passing. */
-  readonly ttlSeconds: number;
-  /** `--allow-script-checks`: SERVICE_CHECK_SCRIPT from containers is registered (off: refused). */
-  readonly allowScriptChecks: boolean;
-}
 
 /** One Consul service, as consulate registers it on the local agent. */
 export interface ServiceDefinition {

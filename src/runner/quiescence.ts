@@ -1,21 +1,4 @@
-/** Timers the runner uses; injectable so quiescence tests need no real waits. */
-export interface Clock {
-  now(): number;
-  /** With ms 0 the callback should run on the next turn of the event loop (setImmediate). */
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-function isImmediate(handle: unknown): handle is NodeJS.Immediate {
-  return typeof handle === "object" && handle !== null && "_onImmediate" in handle;
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  // Node clamps setTimeout(0) to 1 ms: with no quiescence, the next turn is soon enough.
-  setTimeout: (fn, ms) => (ms <= 0 ? setImmediate(fn) : setTimeout(fn, ms)),
-  clearTimeout: (handle) => (isImmediate(handle) ? clearImmediate(handle) : clearTimeout(handle as NodeJS.Timeout)),
-};
+import { systemClock, type Clock } from "../time.js";
 
 /**
  * How long to wait before rendering, given when the first unrendered change arrived: `min` after

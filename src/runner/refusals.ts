@@ -1,12 +1,5 @@
 import type { RefusedValueError } from "../errors.js";
-
-/** One value a template left out, as the log, /status and the status page show it. */
-export interface Refusal {
-  /** The item it was found in: `service "web" instance "web-1"`, or the template when outside any. */
-  readonly where: string;
-  readonly field: string;
-  readonly reason: string;
-}
+import type { Refusal } from "../observe/status.js";
 
 function keyOf(r: Refusal): string {
   return `${r.where}\u0000${r.field}\u0000${r.reason}`;

@@ -1,10 +1,11 @@
 import type { ConsulClient } from "../consul/client.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
-import { backoffDelayMs } from "../consul/blocking.js";
+import { backoffDelayMs } from "../time.js";
 import { CommandFailedError, OnceTimeoutError, RenderWriteError, TemplateError } from "../errors.js";
 import { logMs, type Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
+import type { RendererStatus, TemplateStatus } from "../observe/status.js";
 import { unifiedDiff } from "../render/diff.js";
 import { readIfExists, stageWrite, type Candidate, type Written } from "../render/write-file.js";
 import { loadTemplate, type CompiledTemplate } from "../template/compile.js";
@@ -14,7 +15,7 @@ import { CatalogCheck } from "./catalog-gaps.js";
 import { checkLookup, DependencyCache } from "./dependency-factory.js";
 import { ShrinkGuard } from "./guard.js";
 import { Quiescence } from "./quiescence.js";
-import { RefusalReport, type Refusal } from "./refusals.js";
+import { RefusalReport } from "./refusals.js";
 import { RenderScope } from "./render-scope.js";
 import { TemplateFiles } from "./template-files.js";
 
@@ -25,21 +26,6 @@ export interface RunnerOptions {
   /** Where `--dry` prints its diffs. */
   readonly stdout?: NodeJS.WritableStream;
   readonly metrics?: Metrics;
-}
-
-/** One template as the status endpoint shows it. */
-export interface TemplateStatus {
-  readonly source: string;
-  readonly destination: string;
-  readonly rendered: boolean;
-  readonly lastRenderAt: string | undefined;
-  readonly lastError: string | undefined;
-  readonly missing: readonly string[];
-  /** Values refused by a context helper and left out of the file. */
-  readonly refused: readonly Refusal[];
-  /** Services the template reads that the catalog does not list (or hides from this token). */
-  readonly notInCatalog: readonly string[];
-  readonly dependencies: readonly { description: string; index: number; hasData: boolean; instances: number | undefined }[];
 }
 
 interface TemplateState {
@@ -87,7 +73,7 @@ function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknow
  * Orchestrates the renderer: which templates to re-render after which dependency changed,
  * quiescence, writing, and running commands at most once per cycle.
  */
-export class Runner {
+export class Runner implements RendererStatus {
   readonly #config: ResolvedRenderConfig;
   readonly #logger: Logger;
   readonly #watcher: Watcher;
@@ -143,12 +129,16 @@ export class Runner {
     return new RenderScope(this.#watcher, this.#dependencyCache, { onUnsafe, maxValueLength });
   }
 
-  get watcher(): Watcher {
-    return this.#watcher;
+  get reachable(): boolean | undefined {
+    return this.#watcher.reachable;
+  }
+
+  get watchCount(): number {
+    return this.#watcher.size;
   }
 
   /** Every template's state, for /status and /healthz. */
-  status(): TemplateStatus[] {
+  templates(): TemplateStatus[] {
     return this.#templates.map((t) => ({
       source: t.spec.source,
       destination: t.spec.destination,

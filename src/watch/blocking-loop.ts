@@ -1,5 +1,5 @@
-import { sleep } from "../abort.js";
-import { backoffDelayMs, blockingTimeoutMs, nextIndex, rateLimitDelayMs } from "../consul/blocking.js";
+import { blockingTimeoutMs, nextIndex, rateLimitDelayMs } from "../consul/blocking.js";
+import { Backoff, systemClock, type Clock } from "../time.js";
 import type { ConsulClient, ConsulResponse } from "../consul/client.js";
 import type { DependencyRequest } from "../dependency/dependency.js";
 
@@ -14,6 +14,8 @@ export interface LoopTiming {
   readonly backoffMaxMs: number;
   /** Serve stale reads only while the server lag stays under this; 0 = consistent reads. */
   readonly maxStaleMs: number;
+  /** What all of it is timed by (the system clock unless a test injects one). */
+  readonly clock?: Clock;
 }
 
 export interface LoopHandlers {
@@ -38,14 +40,15 @@ export async function runBlockingLoop(
   handlers: LoopHandlers,
   signal: AbortSignal,
 ): Promise<void> {
+  const clock = timing.clock ?? systemClock;
+  const backoff = new Backoff({ baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
   let index = 0;
-  let attempt = 0;
   let lastStart = Number.NEGATIVE_INFINITY;
   let forceConsistent = false;
   while (!signal.aborted) {
-    const pause = blocking ? rateLimitDelayMs(lastStart, Date.now(), timing.minIntervalMs) : index === 0 ? 0 : timing.pollMs;
-    if (!(await sleep(pause, signal))) return;
-    lastStart = Date.now();
+    const pause = blocking ? rateLimitDelayMs(lastStart, clock.now(), timing.minIntervalMs) : index === 0 ? 0 : timing.pollMs;
+    if (!(await clock.sleep(pause, signal))) return;
+    lastStart = clock.now();
     const { path, query, allowNotFound } = request();
     const blockingQuery = blocking && index > 0 ? { index, wait: `${timing.waitMs}ms` } : {};
     const stale = query.stale && !forceConsistent ? true : undefined;
@@ -56,7 +59,7 @@ export async function runBlockingLoop(
         timeoutMs: blockingTimeoutMs(blocking ? timing.waitMs : 0),
         allowNotFound,
       });
-      attempt = 0;
+      backoff.succeeded();
       // A stale answer older than --max-stale is not served: ask the leader once instead.
       if (stale && response.lastContactMs > timing.maxStaleMs) {
         forceConsistent = true;
@@ -67,12 +70,11 @@ export async function runBlockingLoop(
       handlers.onResult(response);
     } catch (error) {
       if (signal.aborted) return;
-      handlers.onError(error, attempt);
+      handlers.onError(error, backoff.attempt);
       // The agent may have restarted with a lower index: a blocking query with our old index
       // would hang until the new agent caught up. Start over with a plain read.
       index = 0;
-      const delay = backoffDelayMs(attempt++, { baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
-      if (!(await sleep(delay, signal))) return;
+      if (!(await clock.sleep(backoff.failed(), signal))) return;
     }
   }
 }

@@ -1,11 +1,10 @@
 import { setMaxListeners } from "node:events";
-import { sleep } from "../abort.js";
-import { backoffDelayMs } from "../consul/blocking.js";
 import type { ConsulClient, ConsulResponse } from "../consul/client.js";
 import type { Dependency } from "../dependency/dependency.js";
 import { runBlockingLoop, type LoopHandlers, type LoopTiming } from "./blocking-loop.js";
 import { changedServices, fingerprints, type ServiceSummary } from "./catalog-summary.js";
 import { mapLimit } from "./map-limit.js";
+import { Backoff, systemClock, type Clock } from "../time.js";
 
 export interface PoolHandlers extends Pick<LoopHandlers, "onError"> {
   publish(dependency: Dependency, response: ConsulResponse<unknown>): void;
@@ -38,7 +37,8 @@ export class ProbePool {
   #sweeping: Promise<void> | undefined;
   readonly #fast = new Set<Promise<void>>();
   #again = false;
-  #failures = 0;
+  readonly #backoff: Backoff;
+  readonly #clock: Clock;
   #summary: Map<string, string> | undefined;
   #summaryIndex = -1;
 
@@ -51,6 +51,8 @@ export class ProbePool {
   ) {
     // Thousands of requests share this signal, each listening for its abort.
     setMaxListeners(0, this.#controller.signal);
+    this.#clock = timing.clock ?? systemClock;
+    this.#backoff = new Backoff({ baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
   }
 
   add(dependency: Dependency): void {
@@ -127,20 +129,20 @@ export class ProbePool {
     const signal = this.#controller.signal;
     do {
       this.#again = false;
-      const started = performance.now();
+      const started = this.#clock.now();
       let fetched = 0;
       const errors = await mapLimit([...this.#members.values()], this.concurrency, async (member) => {
         if (await this.#probeAndFetch(member)) fetched++;
       });
       if (signal.aborted) return;
-      this.handlers.onSweep?.({ members: this.#members.size, fetched, ms: Math.round(performance.now() - started) });
+      this.handlers.onSweep?.({ members: this.#members.size, fetched, ms: Math.round(this.#clock.now() - started) });
       if (errors.length > 0) {
-        this.handlers.onError(errors[0], this.#failures);
+        this.handlers.onError(errors[0], this.#backoff.attempt);
         this.#again = true;
-        if (!(await sleep(backoffDelayMs(this.#failures++, { baseMs: this.timing.backoffBaseMs, maxMs: this.timing.backoffMaxMs }), signal))) return;
+        if (!(await this.#clock.sleep(this.#backoff.failed(), signal))) return;
       } else {
-        if (this.#failures > 0) this.handlers.onSuccess();
-        this.#failures = 0;
+        if (this.#backoff.attempt > 0) this.handlers.onSuccess();
+        this.#backoff.succeeded();
       }
     } while (this.#again && !signal.aborted);
   }

@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from "node:util";
 import type { ConsulClient, ConsulResponse } from "../consul/client.js";
 import type { Dependency } from "../dependency/dependency.js";
-import { ConsulRequestError } from "../errors.js";
 import { markUnsafe } from "../untrusted.js";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import { blockingTimeoutMs } from "../consul/blocking.js";
+import { isUnreachable, Reachability } from "../consul/reachability.js";
 import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
 import { InstanceOwners, instancesOf } from "./instance-owners.js";
 import { ProbePool } from "./probe-pool.js";
@@ -42,7 +42,7 @@ interface Entry {
 export class Watcher {
   readonly #entries = new Map<string, Entry>();
   readonly #pools = new Map<string, ProbePool>();
-  #reachable: boolean | undefined;
+  readonly #reachability = new Reachability();
   #directWatches = 0;
   #closing: Promise<void> | undefined;
   readonly #owners = new InstanceOwners();
@@ -59,7 +59,7 @@ export class Watcher {
 
   /** False after a request found the agent unreachable, until one succeeds again. */
   get reachable(): boolean | undefined {
-    return this.#reachable;
+    return this.#reachability.reachable;
   }
 
   /** The data of a dependency, or `undefined` when none has arrived yet. */
@@ -175,21 +175,17 @@ export class Watcher {
   }
 
   #succeeded(): void {
-    if (this.#reachable === false) this.options.logger.info("watch", "Consul is reachable again", { consul: this.options.client.address });
-    this.#reachable = true;
+    if (this.#reachability.answered()) this.options.logger.info("watch", "Consul is reachable again", { consul: this.options.client.address });
   }
 
   // One line per state change, not per retry.
   #failed(entry: Entry | undefined, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     // No HTTP answer at all: the agent is unreachable. An HTTP error belongs to this query.
-    const unreachable = !(error instanceof ConsulRequestError) || error.statusCode === undefined;
+    const unreachable = isUnreachable(error);
     this.options.metrics?.consulErrors.inc({ kind: unreachable ? "unreachable" : "http" });
     if (unreachable) {
-      if (this.#reachable !== false) {
-        this.options.logger.warn("watch", "waiting for Consul, retrying with backoff", { consul: this.options.client.address, error: message });
-      }
-      this.#reachable = false;
+      if (this.#reachability.unreachable()) this.options.logger.warn("watch", "waiting for Consul, retrying with backoff", { consul: this.options.client.address, error: message });
       return;
     }
     if (entry && entry.lastError !== message) {

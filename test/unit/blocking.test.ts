@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { backoffDelayMs, blockingTimeoutMs, nextIndex, rateLimitDelayMs } from "../../src/consul/blocking.js";
+import { blockingTimeoutMs, nextIndex, rateLimitDelayMs } from "../../src/consul/blocking.js";
+import { backoffDelayMs } from "../../src/time.js";
 
 describe("blocking-query rules", () => {
   it("sends the index Consul returned when it moved forward", () => assert.equal(nextIndex(10, 15), 15));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseConsulAddress } from "../../src/config/consul-address.js";
+import { parseConsulAddress } from "../../src/consul/address.js";
 import { parseDuration, parseWait } from "../../src/config/duration.js";
 import { parseTemplateSpec } from "../../src/config/template-spec.js";
 import { ConfigError } from "../../src/errors.js";

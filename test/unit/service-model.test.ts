@@ -4,7 +4,8 @@ import { describe, it } from "node:test";
 import { toContainerInfo, type ContainerInfo } from "../../src/docker/container.js";
 import { planCheck } from "../../src/registrator/checks.js";
 import { portMetadata } from "../../src/registrator/metadata.js";
-import { deriveServices, imageBaseName, servicesFor, type ModelOptions } from "../../src/registrator/service-model.js";
+import type { ModelOptions } from "../../src/config/resolved.js";
+import { deriveServices, imageBaseName, servicesFor } from "../../src/registrator/service-model.js";
 
 // Recorded with Docker 20.10 (`docker inspect`), published ports bound to 127.0.0.1.
 const inspect = (name: string): ContainerInfo => toContainerInfo((JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8")) as unknown[])[0]);
