@@ -1,4 +1,5 @@
-import type { ConsulResponse, Query } from "../consul/client.js";
+import type { ConsulResponse } from "../consul/client.js";
+import type { Query } from "../consul/wire.js";
 
 export interface DependencyRequest {
   readonly path: string;

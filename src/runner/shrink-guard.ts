@@ -1,3 +1,6 @@
+import type { Dependency } from "../dependency/dependency.js";
+import type { Logger } from "../observe/logger.js";
+
 /**
  * The empty-file guard: a change that empties a service, or shrinks it by more than
  * `maxShrinkPercent`, is held back (the last file stays) until it has persisted for `holdMs`.
@@ -64,4 +67,25 @@ export class ShrinkGuard {
   written(counts: ReadonlyMap<string, number>): void {
     this.#written.push({ at: this.now(), counts });
   }
+}
+
+/** Instances per service query, the guard's input. */
+export function serviceCounts(used: ReadonlyMap<string, Dependency>, source: { read(key: string): { data: unknown } }): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [key, dependency] of used) {
+    const { data } = source.read(key);
+    if (dependency.service !== undefined && Array.isArray(data)) counts.set(dependency.description, data.length);
+  }
+  return counts;
+}
+
+/** Asks the guard whether `counts` may be written, says so in the log; the hold, or undefined to write. */
+export function guardHold(guard: ShrinkGuard, counts: ReadonlyMap<string, number>, destination: string, logger: Logger): { violation: string; leftMs: number } | undefined {
+  const verdict = guard.check(counts);
+  if (!verdict.hold) {
+    if (verdict.released) logger.warn("render", "guard: the shrink persisted, writing it", { destination, change: verdict.released });
+    return undefined;
+  }
+  logger.warn("render", "guard: holding the last file back", { destination, change: verdict.violation, holdMs: Math.round(verdict.leftMs) });
+  return { violation: verdict.violation, leftMs: verdict.leftMs };
 }

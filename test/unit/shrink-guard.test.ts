@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ShrinkGuard, shrinkViolation } from "../../src/runner/guard.js";
+import { ShrinkGuard, shrinkViolation } from "../../src/runner/shrink-guard.js";
 
 describe("shrinkViolation (empty-file guard)", () => {
   const before = new Map([["service \"web\"", 10], ["service \"db\"", 2]]);
