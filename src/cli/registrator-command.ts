@@ -1,7 +1,5 @@
 import { Command, Option } from "commander";
-import type { RegistratorFlags } from "../config/resolve-registrator.js";
-import type { ConsulFlags } from "../config/resolve-consul.js";
-import { addTlsOptions } from "./tls-options.js";
+import { addCommonOptions, type RegistratorCommandFlags } from "./common-options.js";
 
 /** The registrator's flags, shared by `consulate registrator` and `consulate render --registrator`. */
 export function addRegistratorOptions(command: Command): Command {
@@ -24,25 +22,12 @@ export function addRegistratorOptions(command: Command): Command {
     .option("--retry-interval <ms>", "pause between those attempts");
 }
 
-export interface RegistratorCommandFlags extends RegistratorFlags, ConsulFlags {
-  listen?: string;
-  logLevel?: "debug" | "info" | "warn" | "error";
-  logFormat?: "json" | "text";
-}
-
 export function registratorCommand(): Command {
   const command = new Command("registrator")
     .description("register every published port of every running container as a service in the local Consul agent")
     .exitOverride()
-    .showHelpAfterError("(add --help for usage)")
-    .option("--consul <addr>", "Consul agent: host:port, http(s)://… or consul://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
-    .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")
-    .option("--token-file <file>", "file holding the ACL token (default $CONSUL_HTTP_TOKEN_FILE)")
-    .option("--allow-anonymous", "run without a token even where the agent enforces ACLs")
-    .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
-    .addOption(new Option("--log-format <format>", "json or text").choices(["json", "text"]))
-    .option("--listen <host:port>", "serve /metrics, /healthz, /readyz, /status and a status page here (off by default)");
-  return addRegistratorOptions(addTlsOptions(command))
+    .showHelpAfterError("(add --help for usage)");
+  return addRegistratorOptions(addCommonOptions(command))
     .addHelpText(
       "after",
       `

@@ -1,14 +1,8 @@
 import { Command, Option } from "commander";
-import type { RenderFlags } from "../config/resolve-render.js";
-import type { RegistratorFlags } from "../config/resolve-registrator.js";
+import { addCommonOptions, type RenderCommandFlags } from "./common-options.js";
 import { addRegistratorOptions } from "./registrator-command.js";
-import { addTlsOptions } from "./tls-options.js";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-export interface RenderCommandFlags extends RenderFlags, RegistratorFlags {
-  registrator?: boolean;
-}
 
 export function renderCommand(): Command {
   const command = new Command("render")
@@ -19,10 +13,6 @@ export function renderCommand(): Command {
     .option("-x, --exec <command>", "command run once per render cycle in which any output file changed")
     .option("--check <command>", "validate each candidate file before it replaces the destination; {{candidate}} is its path (also $CONSULATE_CANDIDATE)")
     .option("-c, --config <file>", "YAML or JSON config file with the same settings; flags override it")
-    .option("--consul <addr>", "Consul agent: host:port, http://… or https://… (default $CONSUL_HTTP_ADDR, then 127.0.0.1:8500)")
-    .option("--token <token>", "ACL token (default $CONSUL_HTTP_TOKEN); never logged")
-    .option("--token-file <file>", "file holding the ACL token (default $CONSUL_HTTP_TOKEN_FILE)")
-    .option("--allow-anonymous", "run without a token even where the agent enforces ACLs (it hides what the anonymous token may not read)")
     .option("--wait <min[:max]>", "quiescence before rendering, e.g. 2s:10s (max defaults to 4×min)")
     .option("--once", "render every template once all its data is there, run commands, exit")
     .option("--once-timeout <dur>", "with --once: give up after this long", "60s")
@@ -35,11 +25,8 @@ export function renderCommand(): Command {
     .addOption(new Option("--on-unsafe <what>", "a catalog value refused by a context helper: leave its item out and warn (skip), or stop updating the file (fail)").choices(["skip", "fail"]))
     .option("--max-value-length <n>", "longest catalog value the context helpers accept (default 1024; host names 253)")
     .addOption(new Option("--blocking-wait <dur>", "wait time of each blocking query (default 60s)").hideHelp())
-    .addOption(new Option("--log-level <level>", "debug, info, warn or error").choices(["debug", "info", "warn", "error"]))
-    .addOption(new Option("--log-format <format>", "json (default when stderr is not a terminal) or text").choices(["json", "text"]))
-    .option("--listen <host:port>", "serve /metrics, /healthz, /readyz and /status here (off by default)")
     .option("--registrator", "also run the registrator in this process (the sidecar); takes the registrator's flags");
-  return addRegistratorOptions(addTlsOptions(command))
+  return addRegistratorOptions(addCommonOptions(command))
     .addHelpText(
       "after",
       `

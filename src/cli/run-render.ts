@@ -12,7 +12,7 @@ import { aborted, onSignals } from "./signals.js";
 import type { Server } from "node:http";
 import { loadMetrics, type Metrics } from "../observe/load-metrics.js";
 import { startStatusServer } from "../observe/status-server.js";
-import type { RenderCommandFlags } from "./render-command.js";
+import type { RenderCommandFlags } from "./common-options.js";
 
 /** `consulate render`: runs until SIGTERM or SIGINT, or with --once until done. */
 export async function runRender(flags: RenderCommandFlags): Promise<void> {

@@ -1,25 +1,18 @@
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
-import type { LogLevel } from "../observe/logger.js";
 import { durationValue, parseWait, type Quiescence } from "./duration.js";
-import type { ListenAddress } from "../observe/status.js";
-import { parseListen } from "./listen.js";
 import { loadConfigFile, type LoadedConfig } from "./load-file.js";
-import { resolveConsulConnection } from "./resolve-consul.js";
-import type { TlsFlags } from "./resolve-tls.js";
+import { resolveCommon, type CommonFlags } from "./resolve-common.js";
 import type { ResolvedRenderConfig, ResolvedTemplate } from "./resolved.js";
 import type { RenderFileConfig } from "./schema.js";
 import { parseTemplateSpec } from "./template-spec.js";
 
 /** What the user wrote on the command line (commander's parsed flags). */
-export interface RenderFlags extends TlsFlags {
+export interface RenderFlags extends CommonFlags {
   template?: string[];
   exec?: string;
   check?: string;
   config?: string;
-  consul?: string;
-  token?: string;
-  tokenFile?: string;
   wait?: string;
   once?: boolean;
   onceTimeout?: string;
@@ -30,10 +23,6 @@ export interface RenderFlags extends TlsFlags {
   maxConnections?: string;
   commandTimeout?: string;
   blockingWait?: string;
-  logLevel?: string;
-  logFormat?: string;
-  listen?: string;
-  allowAnonymous?: boolean;
   onUnsafe?: string;
   maxValueLength?: string;
 }
@@ -86,12 +75,6 @@ function resolveMaxValueLength(flag: string | undefined, file: number | undefine
   return value;
 }
 
-function resolveLogLevel(value: string | undefined): LogLevel {
-  const level = value ?? "info";
-  if (!["debug", "info", "warn", "error"].includes(level)) throw new ConfigError(`--log-level: expected debug, info, warn or error, got "${level}"`);
-  return level as LogLevel;
-}
-
 /**
  * Merges flags over the config file over the environment over defaults, validates every value
  * and returns frozen settings with absolute paths and durations in ms.
@@ -107,13 +90,11 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
   ];
   if (templates.length === 0) throw new ConfigError("no templates: give at least one --template <source>:<destination>[:<command>] (or templates in --config)");
 
-  const connection = resolveConsulConnection(flags, { ...file.consul, where: (key) => where("consul", key) }, env);
+  const { connection, listen, log } = resolveCommon(flags, { consul: file.consul, listen: file.listen, logLevel: file.logLevel, logFormat: file.logFormat, where }, env, isTTY);
   const maxConnections = flags.maxConnections === undefined ? (file.consul?.maxConnections ?? defaultMaxConnections) : Number(flags.maxConnections);
   if (!Number.isInteger(maxConnections) || maxConnections < 4 || maxConnections > 190) {
     throw new ConfigError(`--max-connections: expected a whole number from 4 to 190 (Consul allows 200 per client IP), got "${flags.maxConnections}"`);
   }
-  const format = flags.logFormat ?? file.logFormat ?? (isTTY ? "text" : "json");
-  if (format !== "json" && format !== "text") throw new ConfigError(`--log-format: expected json or text, got "${format}"`);
 
   return Object.freeze({
     consul: Object.freeze({ ...connection, maxConnections }),
@@ -130,12 +111,7 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
     blockingWaitMs: durationSetting(flags.blockingWait, "--blocking-wait", file.blockingWait, where, "blockingWait", 60_000),
     onUnsafe: resolveOnUnsafe(flags.onUnsafe, file.onUnsafe),
     maxValueLength: resolveMaxValueLength(flags.maxValueLength, file.maxValueLength),
-    listen: resolveListen(flags.listen, file.listen, where),
-    log: Object.freeze({ level: resolveLogLevel(flags.logLevel ?? file.logLevel), format }),
+    listen,
+    log,
   });
-}
-
-function resolveListen(flag: string | undefined, file: string | undefined, where: Where): ListenAddress | undefined {
-  if (flag !== undefined) return parseListen(flag, "--listen");
-  return file === undefined ? undefined : parseListen(file, where("listen"));
 }

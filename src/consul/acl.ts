@@ -1,5 +1,5 @@
 import { backoffDelayMs, sleep } from "../time.js";
-import { ConsulRequestError, PermissionError } from "../errors.js";
+import { ConsulateError, ConsulRequestError, PermissionError } from "../errors.js";
 import type { ConsulClient } from "./client.js";
 
 /** Consul's built-in anonymous token: what a request without a token runs as. */
@@ -29,15 +29,31 @@ export async function checkAcl(client: ConsulClient, options: { hasToken: boolea
   throw new PermissionError(`Consul at ${client.address} enforces ACLs and no token was given: it would hide every service from us. Give a token (--token-file, --token or CONSUL_HTTP_TOKEN), or --allow-anonymous if the anonymous token is meant`);
 }
 
-/** checkAcl, retried with backoff while the agent cannot be reached. */
-export async function waitForAclCheck(client: ConsulClient, options: { hasToken: boolean; allowAnonymous: boolean; signal: AbortSignal }): Promise<AclState> {
+export interface AclWaitOptions {
+  readonly hasToken: boolean;
+  readonly allowAnonymous: boolean;
+  readonly signal: AbortSignal;
+  /** registrator's -retry-attempts and -retry-interval: give up after `attempts` (-1: never), this far apart. Default: backoff, forever. */
+  readonly retry?: { readonly attempts: number; readonly intervalMs: number };
+  /** Called once, at the first attempt that finds the agent unreachable. */
+  readonly onUnreachable?: (error: Error) => void;
+}
+
+/** checkAcl, retried while the agent cannot be reached; HTTP errors and permission problems are final. */
+export async function waitForAclCheck(client: ConsulClient, options: AclWaitOptions): Promise<AclState> {
+  const { signal, retry } = options;
   for (let attempt = 0; ; attempt++) {
     try {
       return await checkAcl(client, options);
     } catch (error) {
-      if (options.signal.aborted || !(error instanceof ConsulRequestError) || error.statusCode !== undefined) throw error;
-      await sleep(backoffDelayMs(attempt, { baseMs: 250, maxMs: 5_000 }), options.signal);
-      options.signal.throwIfAborted();
+      // Only "no answer" is waited out: an HTTP error, a permission or a TLS problem is final.
+      if (signal.aborted || !(error instanceof ConsulRequestError) || error.statusCode !== undefined) throw error;
+      if (retry && retry.attempts >= 0 && attempt >= retry.attempts) {
+        throw new ConsulateError(`cannot reach Consul at ${client.address} after ${attempt + 1} attempts: ${error.message}`);
+      }
+      if (attempt === 0) options.onUnreachable?.(error);
+      await sleep(retry ? retry.intervalMs : backoffDelayMs(attempt, { baseMs: 250, maxMs: 5_000 }), signal);
+      signal.throwIfAborted();
     }
   }
 }

@@ -59,6 +59,9 @@ interface RawClient {
   destroy(): void;
 }
 
+/** The read side of the client: what a watch needs (unit tests of the loops give a scripted one). */
+export type ConsulGetter = Pick<ConsulClient, "get">;
+
 export class ConsulClient {
   #raw: Promise<RawClient> | undefined;
   readonly #h1: Http1Pool;

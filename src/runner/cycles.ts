@@ -3,13 +3,14 @@ import type { Clock } from "../time.js";
 /**
  * Render cycles, one at a time: a cycle asked for while one runs starts when it ends (once,
  * however often it was asked), so every change is picked up by the next cycle. `later` asks for a
- * cycle after a delay (a write to retry, a guard to release); the earliest pending one stands.
+ * cycle after a delay (a write to retry, a guard to release): the earliest one asked for stands.
  */
 export class CycleScheduler {
   #chain: Promise<void> = Promise.resolve();
   #pending = false;
   #closed = false;
   #timer: unknown;
+  #due = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly run: () => Promise<void>,
@@ -33,9 +34,13 @@ export class CycleScheduler {
   }
 
   later(ms: number): void {
-    if (this.#timer !== undefined || this.#closed) return;
+    const due = this.clock.now() + ms;
+    if (this.#closed || due >= this.#due) return;
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
+    this.#due = due;
     this.#timer = this.clock.setTimeout(() => {
       this.#timer = undefined;
+      this.#due = Number.POSITIVE_INFINITY;
       this.schedule();
     }, ms);
   }
@@ -45,6 +50,7 @@ export class CycleScheduler {
     this.#closed = true;
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#due = Number.POSITIVE_INFINITY;
   }
 
   /** Resolves when the cycle in flight (if any) has ended. */

@@ -1,6 +1,6 @@
 import { blockingTimeoutMs, nextIndex, rateLimitDelayMs } from "../consul/blocking.js";
 import { Backoff, systemClock, type Clock } from "../time.js";
-import type { ConsulClient, ConsulResponse } from "../consul/client.js";
+import type { ConsulGetter, ConsulResponse } from "../consul/client.js";
 import type { DependencyRequest } from "../dependency/dependency.js";
 
 export interface LoopTiming {
@@ -33,7 +33,7 @@ export interface LoopHandlers {
  * index, resets it when it goes backwards, rate-limits wake-ups and backs off on errors.
  */
 export async function runBlockingLoop(
-  client: ConsulClient,
+  client: ConsulGetter,
   request: () => DependencyRequest,
   blocking: boolean,
   timing: LoopTiming,

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { ConsulClient, ConsulResponse } from "../consul/client.js";
+import type { ConsulGetter, ConsulResponse } from "../consul/client.js";
 import type { Dependency } from "../dependency/dependency.js";
 import { runBlockingLoop, type LoopHandlers, type LoopTiming } from "./blocking-loop.js";
 import { changedServices, fingerprints, type ServiceSummary } from "./catalog-summary.js";
@@ -43,7 +43,7 @@ export class ProbePool {
   #summaryIndex = -1;
 
   constructor(
-    private readonly client: ConsulClient,
+    private readonly client: ConsulGetter,
     private readonly datacenter: string,
     private readonly timing: LoopTiming,
     private readonly concurrency: number,
