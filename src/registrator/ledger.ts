@@ -20,6 +20,11 @@ export class Ledger {
     return services;
   }
 
+  /** How many services a container has registered. */
+  count(containerId: string): number {
+    return this.#containers.get(containerId)?.size ?? 0;
+  }
+
   containers(): IterableIterator<[string, Map<string, Registered>]> {
     return this.#containers.entries();
   }

@@ -56,7 +56,7 @@ export class Registrator implements RegistratorStatus {
     const signal = this.#controller.signal;
     setMaxListeners(0, signal);
     this.#standing = new ConsulStanding(deps.logger);
-    this.#queue = new ReconcileQueue((id) => this.#reconcileOnce(id), {
+    this.#queue = new ReconcileQueue((id) => this.#reconcileAndSay(id), {
       backoff: { baseMs: 250, maxMs: 10_000 },
       signal,
       clock: this.#clock,
@@ -110,6 +110,13 @@ export class Registrator implements RegistratorStatus {
     this.#logger.debug("registrator", "resync", { reason, containers: ids.size });
     await Promise.all([...ids].map((id) => this.#queue.request(id)));
     if (this.options.cleanup) await this.#maintenance.cleanup(new Set(running)).catch((error: unknown) => this.#consulFailed(error));
+  }
+
+  // Each reconcile's end is a debug line: what a test (or an operator) waits for to know it is done.
+  async #reconcileAndSay(id: string): Promise<boolean> {
+    const ok = await this.#reconcileOnce(id);
+    this.#logger.debug("registrator", ok ? "reconciled" : "reconcile failed, retrying with backoff", { container: id.slice(0, 12), services: this.#ledger.count(id) });
+    return ok;
   }
 
   /** One look at a container; false when it must be retried. */

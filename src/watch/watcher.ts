@@ -146,7 +146,9 @@ export class Watcher {
     entry.index = response.index;
     const data = shareUnchanged(entry.data, markUnsafe(dependency.normalize(response), dependency.description));
     // Consul wakes a blocking query for changes that leave this view equal: not a change for us.
-    if (entry.hasData && (data === entry.data || isDeepStrictEqual(entry.data, data))) return;
+    const same = entry.hasData && (data === entry.data || isDeepStrictEqual(entry.data, data));
+    this.options.logger.debug("watch", "answer", { dependency: dependency.description, index: response.index, changed: !same });
+    if (same) return;
     entry.data = data;
     entry.hasData = true;
     this.options.onChange(dependency.key);
@@ -181,6 +183,7 @@ export class Watcher {
   // One line per state change, not per retry.
   #failed(entry: Entry | undefined, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
+    this.options.logger.debug("watch", "request failed, retrying with backoff", { dependency: entry?.dependency.description, error: message });
     // No HTTP answer at all: the agent is unreachable. An HTTP error belongs to this query.
     const unreachable = isUnreachable(error);
     this.options.metrics?.consulErrors.inc({ kind: unreachable ? "unreachable" : "http" });

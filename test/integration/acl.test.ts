@@ -110,13 +110,13 @@ describe("ACLs: never silently render an empty world (a real agent with default 
     it("a read-only token: 'permission denied: <what is missing>' once, and /readyz says so until a token can write", async () => {
       const { secret } = await consul.createToken("registrator-ro", readAll);
       const port = await freePort();
-      await using cli = new CliProcess(["registrator", "--consul", consul.address, "--docker", docker.host, "--hostname", "acl1", "--token", secret, "--listen", `127.0.0.1:${port}`]);
+      await using cli = new CliProcess(["registrator", "--consul", consul.address, "--docker", docker.host, "--hostname", "acl1", "--token", secret, "--listen", `127.0.0.1:${port}`, "--log-level", "debug"]);
       await cli.waitForLog((l) => l.msg === "permission denied: missing service:write on busybox");
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 503);
       assert.match(await ready.text(), /not ready: registrator: permission denied: missing service:write on busybox/);
-      // Retries go on (with backoff), but the state is said once.
-      await new Promise((r) => setTimeout(r, 1_500));
+      // Retries go on (with backoff, each a debug line), but the state is said once.
+      await cli.waitForLog(() => cli.logs().filter((l) => l.msg === "reconcile failed, retrying with backoff").length >= 3);
       assert.equal(cli.logs().filter((l) => /^permission denied/.test(l.msg)).length, 1);
       assert.ok(!cli.logs().some((l) => l.msg === "waiting for Consul"), "an answer that says no is not an unreachable agent");
       assert.ok(!cli.stderr.includes(secret));

@@ -30,8 +30,23 @@ describe("consulate registrator against a real Docker engine and a real Consul a
   /** A registrator with a hostname of its own, so each test sees only its services. */
   function registrator(...args: string[]): { cli: CliProcess; prefix: string; host: string } {
     const host = `t${++n}`;
-    const cli = new CliProcess(["registrator", "--consul", consul.address, "--docker", docker.host, "--hostname", host, ...args]);
+    const cli = new CliProcess(["registrator", "--consul", consul.address, "--docker", docker.host, "--hostname", host, "--log-level", "debug", ...args]);
     return { cli, prefix: `${host}:`, host };
+  }
+
+  /**
+   * Resolves once the registrator has seen a container's latest Docker events (`last`, in order:
+   * events before it subscribed are not seen) and finished a reconcile of it after them: nothing
+   * about that container is left in flight.
+   */
+  async function settled(cli: CliProcess, id: string, last: readonly string[]): Promise<void> {
+    const short = id.slice(0, 12);
+    await cli.waitForLog(() => {
+      const logs = cli.logs();
+      const events = logs.flatMap((l, i) => (l.msg === "event" && l.container === short ? [{ action: l.action, i }] : []));
+      if (events.slice(-last.length).map((e) => e.action).join() !== last.join()) return false;
+      return logs.slice(events.at(-1)!.i + 1).some((l) => l.msg === "reconciled" && l.container === short);
+    });
   }
 
   it("registers one published port with the host port, image name, stable ID and marker meta; deregisters on stop", async () => {
@@ -70,13 +85,14 @@ describe("consulate registrator against a real Docker engine and a real Consul a
   });
 
   it("--explicit registers only containers with SERVICE_NAME; SERVICE_IGNORE skips a container", async () => {
-    await docker.runContainer("--name", "unnamed", "-p", "8080", testImage, ...httpd);
+    const unnamed = await docker.runContainer("--name", "unnamed", "-p", "8080", testImage, ...httpd);
     await docker.runContainer("--name", "named", "-p", "8080", "-e", "SERVICE_NAME=api", testImage, ...httpd);
-    await docker.runContainer("--name", "ignored", "-p", "8080", "-e", "SERVICE_NAME=x", "-e", "SERVICE_IGNORE=true", testImage, ...httpd);
+    const ignored = await docker.runContainer("--name", "ignored", "-p", "8080", "-e", "SERVICE_NAME=x", "-e", "SERVICE_IGNORE=true", testImage, ...httpd);
     const { cli, prefix, host } = registrator("--explicit");
     await using _ = cli;
     await waitForServices(consul, prefix, (s) => s.length === 1 && s[0]!.ID === `${host}:named:8080` && s[0]!.Service === "api");
-    await sleep(500);
+    // The start-up resync looked at the other two and registered nothing for them.
+    for (const id of [unnamed, ignored]) await cli.waitForLog((l) => l.msg === "reconciled" && l.container === id.slice(0, 12) && l.services === 0);
     assert.equal((await servicesWithPrefix(consul, prefix)).length, 1);
     await docker.docker("rm", "-f", "unnamed", "named", "ignored");
   });
@@ -150,7 +166,7 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     await using __ = second.cli;
     // Each container exits with its code only when told to, once both registrators have seen it.
     const untilTold = (code: number) => `httpd -p 8080 -h /www; while [ ! -e /tmp/exit ]; do sleep 0.1; done; exit ${code}`;
-    await docker.runContainer("--name", "fails", "-p", "8080", testImage, "sh", "-c", untilTold(3));
+    const fails = await docker.runContainer("--name", "fails", "-p", "8080", testImage, "sh", "-c", untilTold(3));
     await docker.runContainer("--name", "succeeds", "-p", "8080", testImage, "sh", "-c", untilTold(0));
     await waitForServices(consul, prefix, (s) => s.length === 2);
     await waitForServices(consul, second.prefix, (s) => s.length === 2);
@@ -159,7 +175,7 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     assert.equal(await docker.docker("wait", "succeeds"), "0");
     await waitForServices(consul, prefix, (s) => s.length === 1 && s[0]!.ID === `${host}:fails:8080`);
     await waitForServices(consul, second.prefix, (s) => s.length === 0);
-    await sleep(500);
+    await settled(cli, fails, ["die"]);
     assert.equal((await servicesWithPrefix(consul, prefix)).length, 1, "the failed container stays registered");
     await docker.docker("rm", "-f", "fails", "succeeds");
     await waitForServices(consul, prefix, (s) => s.length === 0);
@@ -168,7 +184,7 @@ describe("consulate registrator against a real Docker engine and a real Consul a
   it("a killed container is deregistered; a quick start/stop/start ends registered", async () => {
     const { cli, prefix } = registrator();
     await using _ = cli;
-    await docker.runContainer("--name", "flappy", "-p", "8080", testImage, ...httpd);
+    const flappy = await docker.runContainer("--name", "flappy", "-p", "8080", testImage, ...httpd);
     await waitForServices(consul, prefix, (s) => s.length === 1);
     await docker.docker("kill", "flappy");
     await waitForServices(consul, prefix, (s) => s.length === 0);
@@ -177,7 +193,8 @@ describe("consulate registrator against a real Docker engine and a real Consul a
     await docker.docker("start", "flappy");
     const port = await docker.hostPort("flappy", "8080");
     await waitForServices(consul, prefix, (s) => s.length === 1 && s[0]!.Port === port);
-    await sleep(500);
+    // Once the last die and start are handled, no late "die" may take it away.
+    await settled(cli, flappy, ["die", "start", "die", "start"]);
     assert.equal((await servicesWithPrefix(consul, prefix))[0]?.Port, port);
     await docker.docker("rm", "-f", "flappy");
   });

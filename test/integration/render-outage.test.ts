@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { readFile, stat } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { readFileSync } from "node:fs";
 import { CliProcess, runCli, waitForFile } from "../helpers/cli.js";
@@ -20,9 +19,10 @@ describe("consulate render when Consul is unreachable", () => {
     await using consul = await ConsulAgent.create({ start: false });
     const source = await dir.write("late.hbs", '{{#each (service "late")}}{{ID}}:{{Port}}{{/each}}\n');
     const out = dir.file("late.cfg");
-    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`, "--log-level", "debug"]);
     await cli.waitForLog((l) => l.msg === "waiting for Consul, retrying with backoff");
-    await sleep(2_000);
+    // Several retries have failed (each is a debug line), and still one warning and no file.
+    await cli.waitForLog(() => cli.logs().filter((l) => l.msg === "request failed, retrying with backoff").length >= 4);
     await assert.rejects(stat(out), { code: "ENOENT" }, "nothing is written without data");
     assert.equal(cli.logs().filter((l) => l.msg === "waiting for Consul, retrying with backoff").length, 1, "one line per state change, not per retry");
     assert.equal(cli.child.exitCode, null, "watch mode never exits");
@@ -39,12 +39,12 @@ describe("consulate render when Consul is unreachable", () => {
     await consul.registerService({ ID: "mid-1", Name: "mid", Port: 4101 });
     const source = await dir.write("mid.hbs", '{{#each (service "mid")}}{{ID}}:{{Port}} {{/each}}\n');
     const out = dir.file("mid.cfg");
-    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`, "--log-level", "debug"]);
     await waitForFile(out, (c) => c === "mid-1:4101 \n");
 
     await consul.stop();
     await cli.waitForLog((l) => l.msg === "waiting for Consul, retrying with backoff");
-    await sleep(1_000);
+    await cli.waitForLog(() => cli.logs().filter((l) => l.msg === "request failed, retrying with backoff").length >= 3);
     assert.equal(await readFile(out, "utf8"), "mid-1:4101 \n", "the file is kept while Consul is away");
 
     // A dev agent comes back empty: the new catalog is what must be rendered.

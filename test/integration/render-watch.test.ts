@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { CliProcess, waitForFile } from "../helpers/cli.js";
 import { ConsulAgent } from "../helpers/consul-agent.js";
@@ -30,7 +29,7 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     const source = await dir.write("web.hbs", webTemplate);
     const out = dir.file("web.cfg");
     const commandLog = dir.file("web-commands.log");
-    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}:echo template >> ${commandLog}`, "--exec", `echo exec >> ${commandLog}`]);
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}:echo template >> ${commandLog}`, "--exec", `echo exec >> ${commandLog}`, "--log-level", "debug"]);
 
     await waitForFile(out, (c) => c === "server web-1 127.0.0.1:8001\n");
     await waitForFile(commandLog, (c) => c === "template\nexec\n");
@@ -44,7 +43,10 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     await consul.registerService({ ID: "db-1", Name: "db", Port: 5432 });
     await consul.putKey("unrelated", "x");
     await consul.registerService({ ID: "web-1", Name: "web", Port: 8001 });
-    await sleep(1_000);
+    // Last, a change the renderer does see (a tag the template does not print): once that pass has
+    // found the file unchanged, every change before it has been handled too.
+    await consul.registerService({ ID: "web-1", Name: "web", Port: 8001, Tags: ["unused"] });
+    await cli.waitForLog((l) => l.msg === "unchanged, not written" && l.destination === out);
     assert.equal((await stat(out)).mtimeMs, before.mtimeMs, "the file must not be rewritten");
     assert.deepEqual(await lines(commandLog), ["template", "exec", "template", "exec"]);
 
@@ -74,9 +76,13 @@ describe("consulate render in watch mode against a real Consul agent", () => {
   it("renders a template that waits for a KV key only once the key is created", async () => {
     const source = await dir.write("kv.hbs", 'maxconn {{key "lb/maxconn"}}\n');
     const out = dir.file("kv.cfg");
-    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`]);
-    await cli.waitForLog((l) => l.msg === "watching Consul");
-    await sleep(500);
+    await using cli = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${out}`, "--log-level", "debug"]);
+    // Consul's answer (no such key) came, and the pass after it still waits.
+    await cli.waitForLog(() => {
+      const logs = cli.logs();
+      const answered = logs.findIndex((l) => l.msg === "answer" && l.dependency === 'key "lb/maxconn"');
+      return answered >= 0 && logs.slice(answered).some((l) => l.msg === "waiting for data");
+    });
     await assert.rejects(stat(out), { code: "ENOENT" }, "nothing is written before the key exists");
     await consul.putKey("lb/maxconn", "2000");
     await waitForFile(out, (c) => c === "maxconn 2000\n");

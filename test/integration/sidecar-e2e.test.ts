@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile, copyFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { CliProcess, waitForFile } from "../helpers/cli.js";
 import { ConsulAgent, repoRoot } from "../helpers/consul-agent.js";
 import { DockerDaemon, testImage } from "../helpers/docker-daemon.js";
@@ -79,10 +78,6 @@ for (const proxy of ["haproxy", "nginx"] as const) {
       await Promise.all([consul?.close(), docker?.close()]);
       await dir?.[Symbol.asyncDispose]();
     });
-    afterEach(async () => {
-      // Give the proxy a moment between scenarios; nothing is shared but its port.
-      await sleep(100);
-    });
 
     it("containers join the backend, requests spread over all of them; a stopped one leaves and the rest keep serving", async () => {
       await Promise.all(["w1", "w2", "w3"].map((n) => startWeb(docker, n)));
@@ -94,8 +89,10 @@ for (const proxy of ["haproxy", "nginx"] as const) {
 
       const stoppedPort = await docker.hostPort("w2", "8080");
       await docker.docker("stop", "-t", "1", "w2");
+      const reloads = cli.logs().filter((l) => l.msg === "command succeeded").length;
       await waitForFile(config, (c) => !c.includes(`:${stoppedPort}`));
-      await sleep(500);
+      // The proxy serves the new file once its reload command has returned.
+      await cli.waitForLog(() => cli.logs().filter((l) => l.msg === "command succeeded").length > reloads);
       const after = await spread(port, 30);
       assert.equal(after.failures, 0, "no failed request after the reload");
       assert.deepEqual([...after.bodies.keys()].sort(), ["w1", "w3"]);
@@ -109,8 +106,15 @@ for (const proxy of ["haproxy", "nginx"] as const) {
       assert.equal(await readFile(config, "utf8"), before);
       const still = await spread(port, 10);
       assert.equal(still.failures, 0);
+      const edits = cli.logs().filter((l) => l.msg === "template changed, re-rendering").length;
       await writeFile(template, original);
-      await sleep(300);
+      // The restored template renders the file it had: found unchanged, nothing written or reloaded.
+      await cli.waitForLog(() => {
+        const logs = cli.logs();
+        const restored = logs.findIndex((l, i) => l.msg === "template changed, re-rendering" && logs.slice(0, i + 1).filter((x) => x.msg === l.msg).length > edits);
+        return restored >= 0 && logs.slice(restored).some((l) => l.msg === "unchanged, not written" && l.destination === config);
+      });
+      assert.equal(await readFile(config, "utf8"), before);
     });
 
     // nginx -s reload only signals the master, which keeps its old config when the new one
