@@ -1,6 +1,6 @@
 import { encodePath } from "../consul/path.js";
 import type { ConsulResponse } from "../consul/client.js";
-import { baseQuery, compareStrings, dependencyKey, type Dependency, type DependencyRequest, type QueryDefaults } from "./dependency.js";
+import { baseQuery, compareStrings, dependencyKey, splitDatacenter, type Dependency, type DependencyRequest, type QueryDefaults } from "./dependency.js";
 
 export interface CatalogService {
   Name: string;
@@ -49,7 +49,7 @@ export class CatalogNodesDependency implements Dependency<CatalogNode[]> {
     private readonly defaults: QueryDefaults,
   ) {
     this.key = dependencyKey("catalog.nodes", datacenter ? `@${datacenter}` : "");
-    this.description = "nodes";
+    this.description = `nodes${datacenter ? ` "@${datacenter}"` : ""}`;
   }
   request(): DependencyRequest {
     return { path: "/catalog/nodes", query: baseQuery(this.datacenter, this.defaults) };
@@ -82,7 +82,7 @@ export class CatalogNodeDependency implements Dependency<NodeDetail | null> {
     arg: string,
     private readonly defaults: QueryDefaults,
   ) {
-    const [name = "", dc = ""] = arg.split("@");
+    const [name, dc] = splitDatacenter(arg);
     this.#name = name;
     this.datacenter = dc;
     this.key = dependencyKey("catalog.node", arg);

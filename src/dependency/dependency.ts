@@ -52,3 +52,9 @@ export function dependencyKey(kind: string, arg: string, options: Record<string,
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** `name@dc` → [name, dc] (dc "" for the agent's own); the last `@` separates, so a KV key may hold one. */
+export function splitDatacenter(arg: string): [string, string] {
+  const at = arg.lastIndexOf("@");
+  return at < 0 ? [arg, ""] : [arg.slice(0, at), arg.slice(at + 1)];
+}

@@ -1,6 +1,6 @@
 import { encodePath } from "../consul/path.js";
 import type { ConsulResponse } from "../consul/client.js";
-import { baseQuery, compareStrings, dependencyKey, type Dependency, type DependencyRequest, type QueryDefaults } from "./dependency.js";
+import { baseQuery, compareStrings, dependencyKey, splitDatacenter, type Dependency, type DependencyRequest, type QueryDefaults } from "./dependency.js";
 
 export interface KvPair {
   Key: string;
@@ -10,11 +10,6 @@ export interface KvPair {
 interface RawPair {
   Key: string;
   Value: string | null;
-}
-
-function splitDatacenter(arg: string): [string, string] {
-  const at = arg.lastIndexOf("@");
-  return at < 0 ? [arg, ""] : [arg.slice(0, at), arg.slice(at + 1)];
 }
 
 function decode(value: string | null): string {

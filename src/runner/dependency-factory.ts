@@ -1,10 +1,11 @@
 import { CatalogNodeDependency, CatalogNodesDependency, CatalogServicesDependency, DatacentersDependency } from "../dependency/catalog.js";
-import type { Dependency, QueryDefaults } from "../dependency/dependency.js";
+import { splitDatacenter, type Dependency, type QueryDefaults } from "../dependency/dependency.js";
 import { HealthServiceDependency } from "../dependency/health-service.js";
 import { KvKeyDependency, KvListDependency } from "../dependency/kv.js";
 import type { DataKind } from "../template/scope.js";
 
-const dcOf = (arg: string) => (arg.startsWith("@") ? arg.slice(1) : arg);
+// `services "@dc"` and `nodes "@dc"` (the @ may be left out).
+const dcOf = (arg: string) => (arg.includes("@") ? splitDatacenter(arg)[1] : arg);
 
 /** Maps what a template asked for to the Consul query that answers it. */
 export function createDependency(kind: DataKind, arg: string, options: Readonly<Record<string, string>>, defaults: QueryDefaults): Dependency {
