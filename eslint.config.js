@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint";
  */
 const layers = [
   ["observe"],
-  ["child", "consul", "docker", "render", "template"],
+  ["child", "consul", "docker", "haproxy", "render", "template"],
   ["dependency"],
   ["watch"],
   ["config"],

@@ -78,7 +78,7 @@ for n in web-a web-b web-c; do
 done
 for _ in $(seq 100); do [ "$(grep -c '^    server ' "$config" 2>/dev/null)" = 3 ] && break; sleep 0.1; done
 say "consulate registered them in Consul and rendered the HAProxy backend:"
-sed -n '/^backend b.*web/,$p' "$config"
+sed -n '/^backend be_web/,$p' "$config"
 say "nine requests to http://web.localhost through HAProxy:"
 sleep 0.5
 for _ in $(seq 9); do curl -s -H "Host: web.localhost" "127.0.0.1:$listen/"; done | sort | uniq -c
@@ -87,7 +87,7 @@ say "stopping demo-web-b"
 docker stop -t 1 demo-web-b >/dev/null
 for _ in $(seq 100); do [ "$(grep -c '^    server ' "$config")" = 2 ] && break; sleep 0.1; done
 say "the backend now:"
-sed -n '/^backend b.*web/,$p' "$config"
+sed -n '/^backend be_web/,$p' "$config"
 say "nine more requests: HAProxy keeps serving the other two"
 for _ in $(seq 9); do curl -s -H "Host: web.localhost" "127.0.0.1:$listen/"; done | sort | uniq -c
 say "done"

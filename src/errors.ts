@@ -105,3 +105,8 @@ export class TlsError extends ConsulateError {
   override readonly code = "ETLS";
   override readonly exitCode = 8;
 }
+
+/** HAProxy's Runtime API refused a command or could not be reached: the change goes by reload instead. */
+export class HaproxyRuntimeError extends ConsulateError {
+  override readonly code = "EHAPROXY_RUNTIME";
+}

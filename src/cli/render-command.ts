@@ -25,6 +25,8 @@ export function renderCommand(): Command {
     .addOption(new Option("--on-unsafe <what>", "a catalog value refused by a context helper: leave its item out and warn (skip), or stop updating the file (fail)").choices(["skip", "fail"]))
     .option("--max-value-length <n>", "longest catalog value the context helpers accept (default 1024; host names 253)")
     .addOption(new Option("--blocking-wait <dur>", "wait time of each blocking query (default 60s)").hideHelp())
+    .option("--haproxy-socket <path>", "HAProxy configs: apply instance changes through this Runtime API socket (level admin) instead of the reload command; other changes still reload")
+    .option("--haproxy-drain <dur>", "with --haproxy-socket: how long a leaving server may finish its requests before it is deleted (default 10s)")
     .option("--registrator", "also run the registrator in this process (the sidecar); takes the registrator's flags");
   return addRegistratorOptions(addCommonOptions(command))
     .addHelpText(

@@ -17,6 +17,10 @@ import type { RenderCommandFlags } from "./common-options.js";
 /** `consulate render`: runs until SIGTERM or SIGINT, or with --once until done. */
 export async function runRender(flags: RenderCommandFlags): Promise<void> {
   let config = await resolveRenderConfig(flags, process.env, process.cwd(), process.stderr.isTTY);
+  // The shipped HAProxy template serves its Runtime API where --haproxy-socket says (and the
+  // reload script passes it on with -x): one flag for both.
+  const socket = config.templates.find((t) => t.haproxy)?.haproxy?.socket;
+  if (socket !== undefined) process.env.CONSULATE_HAPROXY_SOCKET ??= socket;
   const { logger: recorded, recent } = recordingLogger(createLogger(config.log));
   const logger = redactingLogger(recorded, [config.consul.token]);
   // One client for the whole process: the registrator and every runner share its connection budget.

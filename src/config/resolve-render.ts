@@ -24,6 +24,8 @@ export interface RenderFlags extends CommonFlags {
   commandTimeout?: string;
   blockingWait?: string;
   onUnsafe?: string;
+  haproxySocket?: string;
+  haproxyDrain?: string;
   maxValueLength?: string;
 }
 
@@ -37,6 +39,9 @@ type Where = LoadedConfig<RenderFileConfig>["where"];
  * the rest share the probe pool; over HTTPS (HTTP/2) every watch is a stream, with no such limit.
  */
 export const defaultMaxConnections = 64;
+
+/** How long a server that left may finish its requests in HAProxy before it is deleted. */
+const defaultDrainMs = 10_000;
 
 /** The flag if given, else the config file's key (named with its line), else the fallback. */
 function durationSetting(flag: string | undefined, flagName: string, fileValue: string | number | undefined, where: Where, key: string, fallback: number): number {
@@ -84,9 +89,22 @@ export async function resolveRenderConfig(flags: RenderFlags, env: NodeJS.Proces
   const { data: file, where } = loaded;
   const fileDir = flags.config ? resolve(cwd, flags.config, "..") : cwd;
 
+  const flagDrainMs = flags.haproxyDrain === undefined ? defaultDrainMs : durationValue(flags.haproxyDrain, "--haproxy-drain");
   const templates: ResolvedTemplate[] = [
-    ...(file.templates ?? []).map((t) => ({ source: resolve(fileDir, t.source), destination: resolve(fileDir, t.destination), command: t.command, check: t.check })),
-    ...(flags.template ?? []).map(parseTemplateSpec).map((t) => ({ source: resolve(cwd, t.source), destination: resolve(cwd, t.destination), command: t.command, check: undefined })),
+    ...(file.templates ?? []).map((t, i) => ({
+      source: resolve(fileDir, t.source),
+      destination: resolve(fileDir, t.destination),
+      command: t.command,
+      check: t.check,
+      haproxy: t.haproxySocket === undefined ? undefined : { socket: resolve(fileDir, t.haproxySocket), drainMs: t.haproxyDrain === undefined ? flagDrainMs : durationValue(t.haproxyDrain, where("templates", i, "haproxyDrain")) },
+    })),
+    ...(flags.template ?? []).map(parseTemplateSpec).map((t) => ({
+      source: resolve(cwd, t.source),
+      destination: resolve(cwd, t.destination),
+      command: t.command,
+      check: undefined,
+      haproxy: flags.haproxySocket === undefined ? undefined : { socket: resolve(cwd, flags.haproxySocket), drainMs: flagDrainMs },
+    })),
   ];
   if (templates.length === 0) throw new ConfigError("no templates: give at least one --template <source>:<destination>[:<command>] (or templates in --config)");
 

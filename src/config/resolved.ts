@@ -11,6 +11,8 @@ export interface ResolvedTemplate {
   readonly command: string | undefined;
   /** Validates the candidate before it replaces the destination; overrides the global one. */
   readonly check: string | undefined;
+  /** An HAProxy config: instance changes go through this Runtime API socket instead of a reload. */
+  readonly haproxy?: { readonly socket: string; readonly drainMs: number } | undefined;
 }
 
 export interface ResolvedConsul {

@@ -8,6 +8,8 @@ export const templateSchema = z
     destination: z.string().min(1).describe("file to write"),
     command: z.string().min(1).optional().describe("command run after this file changed"),
     check: z.string().min(1).optional().describe("command that validates the candidate file ({{candidate}}) before it replaces the destination"),
+    haproxySocket: z.string().min(1).optional().describe("an HAProxy config: apply instance changes through this Runtime API socket (level admin) instead of the reload command"),
+    haproxyDrain: duration.optional().describe("with haproxySocket: how long a leaving server may finish its requests before it is deleted (default 10s)"),
   })
   .strict();
 

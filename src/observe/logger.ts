@@ -1,7 +1,7 @@
 import { pino, type Logger as PinoLogger } from "pino";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
-export type Component = "cli" | "runner" | "watch" | "render" | "template" | "child" | "registrator" | "docker" | "consul";
+export type Component = "cli" | "runner" | "watch" | "render" | "template" | "child" | "registrator" | "docker" | "consul" | "haproxy";
 export type Fields = Record<string, unknown>;
 
 /** One line per event, with the component and structured context. Tokens are never passed in. */

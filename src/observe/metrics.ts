@@ -17,6 +17,8 @@ export class Metrics {
   readonly wakeups = new Counter({ name: "consulate_blocking_query_wakeups_total", help: "Blocking queries answered with a new index.", registers: [this.registry] });
   readonly registrations = new Counter({ name: "consulate_registrator_changes_total", help: "Registrator registrations and deregistrations, and failed reconciles.", labelNames: ["action"], registers: [this.registry] });
   readonly dockerReconnects = new Counter({ name: "consulate_docker_event_stream_reconnects_total", help: "Times the Docker event stream was reopened.", registers: [this.registry] });
+  readonly runtimeUpdates = new Counter({ name: "consulate_haproxy_runtime_updates_total", help: "HAProxy config changes applied through the Runtime API, without a reload.", labelNames: ["template"], registers: [this.registry] });
+  readonly reloadFallbacks = new Counter({ name: "consulate_haproxy_reload_fallbacks_total", help: "HAProxy config changes that needed a reload, by reason: structure (more than server lines changed), refused (a Runtime API command failed) or unknown (no earlier file to compare with).", labelNames: ["template", "reason"], registers: [this.registry] });
   readonly watches = new Gauge({ name: "consulate_watches", help: "Live dependency watches.", registers: [this.registry] });
   readonly connections = new Gauge({ name: "consulate_consul_connections", help: "Open connections to the Consul agent.", registers: [this.registry] });
 }

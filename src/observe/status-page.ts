@@ -19,7 +19,7 @@ export const statusPage = `<!doctype html>
 <h1>consulate <span id="health"></span></h1>
 <div id="consul"></div>
 <h2>Templates</h2>
-<table id="templates"><thead><tr><th>source</th><th>destination</th><th>last render</th><th>last error</th><th>dependencies (index, instances)</th></tr></thead><tbody></tbody></table>
+<table id="templates"><thead><tr><th>source</th><th>destination</th><th>last render</th><th>last error</th><th>HAProxy runtime</th><th>dependencies (index, instances)</th></tr></thead><tbody></tbody></table>
 <h2>Left out of the files</h2>
 <p>Catalog values refused for their place in a file (the rest of the file keeps updating), and services the catalog does not list or hides from this token.</p>
 <table id="refused"><thead><tr><th>destination</th><th>where</th><th>field</th><th>reason</th></tr></thead><tbody></tbody></table>
@@ -37,6 +37,7 @@ async function refresh() {
   document.querySelector("#templates tbody").innerHTML = status.templates.map((t) =>
     "<tr><td><code>" + esc(t.source) + "</code></td><td><code>" + esc(t.destination) + "</code></td><td>" + esc(t.lastRenderAt ?? (t.rendered ? "unchanged" : "waiting")) +
     "</td><td>" + (t.lastError ? '<span class="bad">' + esc(t.lastError) + "</span>" : "") + "</td><td>" +
+    (t.runtime ? esc(t.runtime.at) + " " + (t.runtime.result === "applied" ? '<span class="ok">' + t.runtime.operations + " applied, no reload</span>" : "reloaded: " + esc(t.runtime.reason)) : "") + "</td><td>" +
     t.dependencies.map((d) => esc(d.description) + " (" + d.index + (d.instances === undefined ? "" : ", " + d.instances) + ")").join("<br>") + "</td></tr>").join("");
   document.querySelector("#refused tbody").innerHTML = status.templates.flatMap((t) => [
     ...t.refused.map((r) => "<tr><td><code>" + esc(t.destination) + "</code></td><td>" + esc(r.where) + "</td><td>" + esc(r.field) + '</td><td class="bad">' + esc(r.reason) + "</td></tr>"),

@@ -11,6 +11,15 @@ export interface Refusal {
   readonly reason: string;
 }
 
+/** The last change of an HAProxy config (with --haproxy-socket): through the Runtime API, or by reload and why. */
+export interface RuntimeStatus {
+  readonly at: string;
+  readonly result: "applied" | "reload";
+  /** Runtime API operations applied (servers added, removed, updated). */
+  readonly operations: number;
+  readonly reason: string | undefined;
+}
+
 /** One template as the status endpoint shows it. */
 export interface TemplateStatus {
   readonly source: string;
@@ -24,6 +33,7 @@ export interface TemplateStatus {
   /** Services the template reads that the catalog does not list (or hides from this token). */
   readonly notInCatalog: readonly string[];
   readonly dependencies: readonly { description: string; index: number; hasData: boolean; instances: number | undefined }[];
+  readonly runtime?: RuntimeStatus | undefined;
 }
 
 export interface RendererStatus {

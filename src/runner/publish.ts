@@ -59,6 +59,7 @@ export async function publish(t: TemplateState, contents: string, changedAt: num
     const done = clock.now();
     t.written = inPlace ? undefined : candidate.written;
     t.previous = candidate.previous;
+    t.output = contents;
     // Where the time went, from the answer that changed the data to the file in place.
     const timing = { renderMs: logMs(t.lastPassMs), writeMs: logMs(staged - writing + done - committing), sinceChangeMs: changedAt === undefined ? undefined : logMs(done - changedAt) };
     logger.info("render", inPlace ? "rendered (rename refused, wrote in place)" : "rendered", { destination, bytes: contents.length, ...timing });

@@ -14,6 +14,7 @@ import { checkLookup, DependencyCache } from "./dependency-factory.js";
 import { OnceOutcome } from "./once.js";
 import { Quiescence } from "./quiescence.js";
 import { RenderScope } from "./render-scope.js";
+import { RuntimeUpdates } from "./runtime-updates.js";
 import { TemplateRenderer } from "./template-renderer.js";
 import { ShrinkGuard } from "./shrink-guard.js";
 import { TemplateFiles } from "./template-files.js";
@@ -49,6 +50,8 @@ export class Runner implements RendererStatus {
   readonly #cycles: CycleScheduler;
   readonly #once: OnceOutcome;
   readonly #renderer: TemplateRenderer;
+  /** HAProxy runtime updates, when a template has --haproxy-socket. */
+  readonly #runtime: RuntimeUpdates | undefined;
   readonly #controller = new AbortController();
   #templateFiles: TemplateFiles | undefined;
   #dependenciesChanged = true;
@@ -72,6 +75,7 @@ export class Runner implements RendererStatus {
     this.#cycles = new CycleScheduler(() => this.#runCycle(), (error) => this.#cycleFailed(error), this.#clock);
     this.#quiescence = new Quiescence(config.wait.minMs, config.wait.maxMs, () => this.#cycles.schedule(), this.#clock);
     this.#once = new OnceOutcome(config.once, this.#clock);
+    this.#runtime = config.templates.some((t) => t.haproxy) ? new RuntimeUpdates({ logger, metrics: options.metrics, clock: this.#clock, timeoutMs: 5_000 }) : undefined;
     this.#renderer = new TemplateRenderer({
       config,
       logger,
@@ -203,10 +207,14 @@ export class Runner implements RendererStatus {
   }
 
   async #runCommands(changed: readonly TemplateState[]): Promise<void> {
-    const swapped: Swapped[] = changed.map((t) => ({ destination: t.spec.destination, previous: t.previous, command: t.spec.command }));
+    // HAProxy configs whose change the Runtime API made need no reload (their command, or --exec).
+    const reload = this.#runtime ? await this.#runtime.apply(changed) : changed;
+    const swapped: Swapped[] = reload.map((t) => ({ destination: t.spec.destination, previous: t.previous, command: t.spec.command }));
     const { rolledBack, failed } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger, metrics: this.#metrics });
-    for (const t of changed) {
-      if (!rolledBack.includes(t.spec.destination)) continue;
+    for (const t of reload) {
+      const back = rolledBack.includes(t.spec.destination);
+      this.#runtime?.reloaded(t, back ? "rolled-back" : [t.spec.command, this.#config.exec].some((c) => c !== undefined && failed.includes(c)) ? "failed" : "ok");
+      if (!back) continue;
       t.lastError = "reload failed; previous file restored";
       this.#metrics?.rollbacks.inc({ template: t.spec.destination });
     }
@@ -223,6 +231,7 @@ export class Runner implements RendererStatus {
       // reload cannot hold shutdown; the cycle then ends without starting anything new.
       this.#controller.abort();
       await this.#cycles.idle();
+      await this.#runtime?.close();
       await this.#watcher.close();
     })();
     return this.#closing;

@@ -1,6 +1,6 @@
 import type { ResolvedTemplate } from "../config/resolved.js";
 import type { Dependency } from "../dependency/dependency.js";
-import type { TemplateStatus } from "../observe/status.js";
+import type { RuntimeStatus, TemplateStatus } from "../observe/status.js";
 import type { Written } from "../render/write-file.js";
 import type { CompiledTemplate } from "../template/compile.js";
 import { RefusalReport } from "./refusals.js";
@@ -31,13 +31,19 @@ export interface TemplateState {
   waitingFor: Set<string>;
   /** How long the last render pass took (ms). */
   lastPassMs: number;
+  /** The contents last put at the destination. */
+  output: string | undefined;
+  /** With --haproxy-socket: the configuration HAProxy runs (after its last reload or runtime update). */
+  applied: string | undefined;
+  /** With --haproxy-socket: how the last change reached HAProxy. */
+  runtime: RuntimeStatus | undefined;
   /** When the first change not yet in the file arrived (clock.now()). */
   changedAt: number | undefined;
   lastRenderAt: Date | undefined;
 }
 
 export function newTemplateState(spec: ResolvedTemplate, compiled: CompiledTemplate, guard: ShrinkGuard | undefined): TemplateState {
-  return { spec, compiled, dependencies: new Map(), rendered: false, lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, changedAt: undefined, lastRenderAt: undefined };
+  return { spec, compiled, dependencies: new Map(), rendered: false, lastError: undefined, previous: undefined, written: undefined, guard, refusals: new RefusalReport(), notInCatalog: [], writeFailures: 0, waitingFor: new Set(), lastPassMs: 0, output: undefined, applied: undefined, runtime: undefined, changedAt: undefined, lastRenderAt: undefined };
 }
 
 /** What a template still waits for, live: the last pass's missing dependencies that have not answered since. */
@@ -65,6 +71,7 @@ export function templateStatus(t: TemplateState, watches: WatchView): TemplateSt
       const { hasData, data } = watches.read(d.key);
       return { description: d.description, index: watches.indexOf(d.key), hasData, instances: Array.isArray(data) ? data.length : undefined };
     }),
+    runtime: t.runtime,
   };
 }
 

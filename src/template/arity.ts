@@ -13,7 +13,7 @@ const arities: Record<string, readonly [number, number]> = {
   key: [1, 1], keyOrDefault: [2, 2], keyExists: [1, 1],
   byTag: [1, 1], join: [1, 2], split: [1, 2], contains: [2, 2], eq: [2, 2], ne: [2, 2], lt: [2, 2], le: [2, 2], gt: [2, 2], ge: [2, 2],
   and: [1, Infinity], or: [1, Infinity], not: [1, 1], default: [2, 2], toJSON: [1, 1], env: [1, 1], replace: [3, 3],
-  toLower: [1, 1], toUpper: [1, 1], trim: [1, 1], hasPrefix: [2, 2], trimPrefix: [2, 2], tagValues: [2, 2], identifier: [1, 1], raw: [1, 1],
+  toLower: [1, 1], toUpper: [1, 1], trim: [1, 1], hasPrefix: [2, 2], trimPrefix: [2, 2], tagValues: [2, 2], identifier: [1, 1], uniqueId: [1, 1], raw: [1, 1],
   hostname: [1, 1], address: [1, 1], port: [1, 1], path: [1, 1], quote: [1, 1], checkIdentifier: [1, 1], httpRoutes: [1, 2],
   if: [1, 1], unless: [1, 1], with: [1, 1], each: [1, 1], lookup: [2, 2], log: [1, Infinity],
 };

@@ -2,6 +2,7 @@
  * Helpers for building config files. Pure functions of their arguments; Handlebars passes an
  * `options` object last, which `args()` strips.
  */
+import { createHash } from "node:crypto";
 import { RefusedValueError } from "../errors.js";
 import { UnsafeValue } from "../untrusted.js";
 import { defaultMaxValueLength } from "./contexts.js";
@@ -24,6 +25,15 @@ function isEmpty(value: unknown): boolean {
   return value === undefined || value === null || value === "" || value === false || (Array.isArray(value) && value.length === 0);
 }
 
+/** A helper's one argument, refused when longer than --max-value-length. */
+function boundedName(a: unknown[]): unknown {
+  const value = args(a)[0];
+  const max = (a.at(-1) as { data?: { consulate?: { maxValueLength?: number } } }).data?.consulate?.maxValueLength ?? defaultMaxValueLength;
+  const length = (value instanceof UnsafeValue ? value.raw : str(value)).length;
+  if (length > max) throw new RefusedValueError(`an identifier is ${length} characters long, more than ${max}`);
+  return value;
+}
+
 /**
  * Any string → a safe identifier for HAProxy backends, nginx upstreams and the like: letters,
  * digits and `_` only, never starting with a digit, never empty.
@@ -32,6 +42,18 @@ function isEmpty(value: unknown): boolean {
 export function identifier(value: unknown): string {
   const id = (value instanceof UnsafeValue ? value.raw : str(value)).replace(/[^A-Za-z0-9_]/g, "_");
   return id === "" ? "_" : /^[0-9]/.test(id) ? `_${id}` : id;
+}
+
+/**
+ * Like `identifier`, but two different values never give the same name: a value that is not an
+ * identifier already gets `-` and a short hash of the original (an identifier never holds `-`).
+ * For names that must stay unique and stable, such as HAProxy servers named after instance IDs.
+ * @example uniqueId("web-1") // "web_1-c4719afa"
+ */
+export function uniqueId(value: unknown): string {
+  const raw = value instanceof UnsafeValue ? value.raw : str(value);
+  const id = identifier(raw);
+  return id === raw ? id : `${id}-${createHash("sha256").update(raw).digest("hex").slice(0, 8)}`;
 }
 
 /** Groups service instances by tag: `{{#each (byTag (service "web"))}}{{@key}}…{{/each}}`. */
@@ -92,13 +114,8 @@ export const textHelpers: Record<string, HelperFn> = {
     const p = str(prefix);
     return (Array.isArray(tags) ? tags : []).map(str).filter((t) => t.startsWith(p)).map((t) => t.slice(p.length));
   },
-  identifier: (...a) => {
-    const value = args(a)[0];
-    const max = (a.at(-1) as { data?: { consulate?: { maxValueLength?: number } } }).data?.consulate?.maxValueLength ?? defaultMaxValueLength;
-    const length = (value instanceof UnsafeValue ? value.raw : str(value)).length;
-    if (length > max) throw new RefusedValueError(`an identifier is ${length} characters long, more than ${max}`);
-    return identifier(value);
-  },
+  identifier: (...a) => identifier(boundedName(a)),
+  uniqueId: (...a) => uniqueId(boundedName(a)),
   /** Opt-in: emits a value even when it holds control characters. */
   raw: (...a) => {
     const v = args(a)[0];

@@ -57,23 +57,23 @@ describe("a hostile catalog against the shipped templates, real HAProxy and ngin
   it("HAProxy: the config passes haproxy -c and holds exactly the benign routes, backends and servers", async () => {
     await run("haproxy", ["-c", "-q", "-f", out.haproxy]);
     const config = await readFile(out.haproxy, "utf8");
-    // Backend names carry the service's position in the catalog (hostile ones included): drop it.
-    const lines = config.split("\n").filter((l) => !l.startsWith("#")).map((l) => l.replace(/\bb\d+_/g, "b_"));
+    // Backends are named after their service, servers after their instance ID: stable names.
+    const lines = config.split("\n").filter((l) => !l.startsWith("#"));
     const b = (name: string) => backends[name]!.port;
     assert.deepEqual(lines.filter((l) => l.includes("use_backend")).map((l) => l.trim()).sort(), [
-      "use_backend b_api if { path_beg /api }",
-      "use_backend b_late if { hdr(host),field(1,:) -i late.example.com }",
-      "use_backend b_meta if { hdr(host),field(1,:) -i meta.localhost }",
-      "use_backend b_shop if { hdr(host),field(1,:) -i shop.example.com }",
-      "use_backend b_web if { hdr(host),field(1,:) -i web.localhost }",
+      "use_backend be_api if { path_beg /api }",
+      "use_backend be_late if { hdr(host),field(1,:) -i late.example.com }",
+      "use_backend be_meta if { hdr(host),field(1,:) -i meta.localhost }",
+      "use_backend be_shop if { hdr(host),field(1,:) -i shop.example.com }",
+      "use_backend be_web if { hdr(host),field(1,:) -i web.localhost }",
     ].sort());
-    assert.deepEqual(lines.filter((l) => l.startsWith("backend ")), ["backend no_service", "backend b_api", "backend b_late", "backend b_meta", "backend b_shop", "backend b_web"]);
+    assert.deepEqual(lines.filter((l) => l.startsWith("backend ")), ["backend no_service", "backend be_api", "backend be_late", "backend be_meta", "backend be_shop", "backend be_web"]);
     assert.deepEqual(lines.filter((l) => l.trim().startsWith("server ")).map((l) => l.trim().split(" ").slice(0, 3).join(" ")), [
-      `server s0_api_1 127.0.0.1:${b("api")}`,
-      `server s0_late_1 127.0.0.1:${b("late")}`,
-      `server s0_meta_1 127.0.0.1:${b("meta")}`,
-      `server s0_shop_1 127.0.0.1:${b("shop")}`,
-      `server s0_web_1 127.0.0.1:${b("web")}`,
+      `server api_1-f9811b73 127.0.0.1:${b("api")}`,
+      `server late_1-eb6ae235 127.0.0.1:${b("late")}`,
+      `server meta_1-f74f2ba0 127.0.0.1:${b("meta")}`,
+      `server shop_1-79326c2c 127.0.0.1:${b("shop")}`,
+      `server web_1-c4719afa 127.0.0.1:${b("web")}`,
     ]);
     assert.ok(!config.includes(String(b("evil"))), "no line reaches the evil backend");
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TemplateError } from "../../src/errors.js";
 import { compileTemplate } from "../../src/template/compile.js";
-import { identifier } from "../../src/template/helpers-text.js";
+import { identifier, uniqueId } from "../../src/template/helpers-text.js";
 import type { DataKind, DataScope } from "../../src/template/scope.js";
 
 /** A scope over fixed data that records what the template asked for. */
@@ -46,5 +46,14 @@ describe("templates", () => {
     assert.equal(identifier("9lives"), "_9lives");
     assert.equal(identifier(""), "_");
     assert.equal(identifier("a\nb c"), "a_b_c");
+  });
+
+  it("uniqueId keeps names that are identifiers, and gives names that sanitise alike different, stable suffixes", () => {
+    assert.equal(uniqueId("web_1"), "web_1");
+    const alike = ["web-1", "web.1", "web 1", "web:1"].map(uniqueId);
+    assert.equal(new Set([...alike, "web_1"]).size, 5, alike.join(" "));
+    for (const name of alike) assert.match(name, /^web_1-[0-9a-f]{8}$/);
+    assert.equal(uniqueId("web-1"), alike[0], "the same value, the same name, every time");
+    assert.equal(compileTemplate("t.hbs", "{{#each (service \"w\")}}{{uniqueId ID}}{{/each}}").render(scope({ service: [{ ID: "a.b" }] })), uniqueId("a.b"));
   });
 });

@@ -1,0 +1,111 @@
+import { writeFile } from "node:fs/promises";
+import type { Logger } from "../observe/logger.js";
+import type { Metrics } from "../observe/metrics.js";
+import type { RuntimeStatus } from "../observe/status.js";
+import { HaproxyRuntime } from "../haproxy/runtime-api.js";
+import { keepMatchingState, planRuntimeUpdate, serverStateFile, type RuntimePlan } from "../haproxy/runtime-plan.js";
+import type { Clock } from "../time.js";
+import type { TemplateState } from "./template-state.js";
+
+export interface RuntimeUpdatesOptions {
+  readonly logger: Logger;
+  readonly metrics: Metrics | undefined;
+  readonly clock: Clock;
+  /** Per Runtime API command. */
+  readonly timeoutMs: number;
+}
+
+function counts(plan: RuntimePlan & { kind: "runtime" }): Record<string, number> {
+  const of = (op: string) => plan.ops.filter((o) => o.op === op).length;
+  return { added: of("add"), removed: of("remove"), updated: of("update") };
+}
+
+/**
+ * Instance changes of HAProxy configs without a reload: for each changed file that has an
+ * HAProxy socket, the difference from the configuration HAProxy runs is applied through the
+ * Runtime API when it lies only in server lines; the file is written all the same (it is what the
+ * next start reads). Anything else, or any command HAProxy refuses, falls back to the reload,
+ * after the servers' state is saved where the config's `server-state-file` says.
+ */
+export class RuntimeUpdates {
+  readonly #runtimes = new Map<string, HaproxyRuntime>();
+
+  constructor(private readonly options: RuntimeUpdatesOptions) {}
+
+  #runtime(socket: string, drainMs: number): HaproxyRuntime {
+    let runtime = this.#runtimes.get(socket);
+    if (!runtime) {
+      runtime = new HaproxyRuntime(socket, { timeoutMs: this.options.timeoutMs, drainMs, clock: this.options.clock });
+      this.#runtimes.set(socket, runtime);
+    }
+    return runtime;
+  }
+
+  /** Applies what can be applied at runtime; returns the files that still need their reload. */
+  async apply(changed: readonly TemplateState[]): Promise<TemplateState[]> {
+    const reload: TemplateState[] = [];
+    for (const t of changed) {
+      const haproxy = t.spec.haproxy;
+      if (!haproxy || t.output === undefined) {
+        reload.push(t);
+        continue;
+      }
+      const runtime = this.#runtime(haproxy.socket, haproxy.drainMs);
+      const running = t.applied ?? t.previous;
+      const plan: RuntimePlan = running === undefined ? { kind: "reload", reason: "what HAProxy runs is not known (no earlier file)" } : planRuntimeUpdate(running, t.output);
+      let reason: string;
+      let kind: "unknown" | "structure" | "refused";
+      if (plan.kind === "runtime") {
+        try {
+          await runtime.apply(plan.ops);
+          t.applied = t.output;
+          this.#record(t, { at: new Date().toISOString(), result: "applied", operations: plan.ops.length, reason: undefined });
+          this.options.metrics?.runtimeUpdates.inc({ template: t.spec.destination });
+          this.options.logger.info("haproxy", "applied through the Runtime API, no reload", { destination: t.spec.destination, ...counts(plan) });
+          continue;
+        } catch (error) {
+          reason = error instanceof Error ? error.message : String(error);
+          kind = "refused";
+        }
+      } else {
+        reason = plan.reason;
+        kind = running === undefined ? "unknown" : "structure";
+      }
+      this.#record(t, { at: new Date().toISOString(), result: "reload", operations: 0, reason });
+      this.options.metrics?.reloadFallbacks.inc({ template: t.spec.destination, reason: kind });
+      this.options.logger.info("haproxy", "reloading: not a change the Runtime API can make", { destination: t.spec.destination, reason });
+      await this.#saveServerState(runtime, t.output);
+      reload.push(t);
+    }
+    return reload;
+  }
+
+  /** After the reload commands ran: what HAProxy runs now. */
+  reloaded(t: TemplateState, outcome: "ok" | "rolled-back" | "failed"): void {
+    if (!t.spec.haproxy) return;
+    t.applied = outcome === "ok" ? t.output : outcome === "rolled-back" ? t.previous : undefined;
+  }
+
+  #record(t: TemplateState, status: RuntimeStatus): void {
+    t.runtime = status;
+  }
+
+  // With `load-server-state-from-file`, the new process takes each server's state (health,
+  // maintenance, weight) from this file, so the reload does not reset them. Only servers the new
+  // file keeps at the same address and port carry their state over: HAProxy would otherwise take
+  // the old address from the state, and the file is the truth.
+  async #saveServerState(runtime: HaproxyRuntime, config: string): Promise<void> {
+    const file = serverStateFile(config);
+    if (!file) return;
+    try {
+      await writeFile(file, `${keepMatchingState(await runtime.command("show servers state"), config)}\n`);
+    } catch (error) {
+      this.options.logger.warn("haproxy", "could not save the servers' state before the reload: it starts afresh", { file, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** Ends drains in flight. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#runtimes.values()].map((r) => r.close()));
+  }
+}
