@@ -62,11 +62,13 @@ listen=$(port)
 config="$work/haproxy.cfg"
 say "starting consulate: registrator + renderer in one process, HAProxy on 127.0.0.1:$listen"
 echo "      consulate render --registrator --template templates/haproxy.hbs:haproxy.cfg \\"
-echo "        --check 'haproxy -c -q -f {{candidate}}' --exec 'reload-haproxy.sh haproxy.cfg haproxy.pid'"
+echo "        --check 'haproxy -c -q -f {{candidate}}' --exec 'reload-haproxy.sh haproxy.cfg haproxy.pid' \\"
+echo "        --haproxy-socket haproxy.sock"
 CONSULATE_LISTEN="127.0.0.1:$listen" "$root/dist/src/cli/main.js" render --registrator --consul "127.0.0.1:$http" \
   --hostname demo --log-format text --log-level warn \
   --template "$root/templates/haproxy.hbs:$config" --check "haproxy -c -q -f {{candidate}}" \
-  --exec "$root/examples/haproxy-sidecar/reload-haproxy.sh $config $work/haproxy.pid" &
+  --exec "$root/examples/haproxy-sidecar/reload-haproxy.sh $config $work/haproxy.pid" \
+  --haproxy-socket "$work/haproxy.sock" &
 consulate_pid=$!
 for _ in $(seq 100); do [ -s "$work/haproxy.pid" ] && break; sleep 0.1; done
 
@@ -84,8 +86,15 @@ sleep 0.5
 for _ in $(seq 9); do curl -s -H "Host: web.localhost" "127.0.0.1:$listen/"; done | sort | uniq -c
 
 say "stopping demo-web-b"
+pid_before=$(cat "$work/haproxy.pid")
 docker stop -t 1 demo-web-b >/dev/null
 for _ in $(seq 100); do [ "$(grep -c '^    server ' "$config")" = 2 ] && break; sleep 0.1; done
+sleep 0.3
+if [ "$(cat "$work/haproxy.pid")" = "$pid_before" ]; then
+  say "HAProxy process $pid_before serves on: the Runtime API took the server out, no reload"
+else
+  say "HAProxy was reloaded (process $pid_before → $(cat "$work/haproxy.pid"))"
+fi
 say "the backend now:"
 sed -n '/^backend be_web/,$p' "$config"
 say "nine more requests: HAProxy keeps serving the other two"

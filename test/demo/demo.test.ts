@@ -38,7 +38,8 @@ describe("the README's demo", () => {
     clearTimeout(timer);
     assert.equal(code, 0, `the demo did not exit cleanly (a kill after 240 s means it hung):\n${output}`);
     assert.match(output, /backend be_web/);
-    assert.equal(output.match(/^ {4}server s\d_/gm)?.length, 3 + 2, "three servers, then two after one stops");
+    assert.equal(output.match(/^ {4}server demo_demo_web_[abc]_8080-[0-9a-f]{8} 127\.0\.0\.1:\d+ /gm)?.length, 3 + 2, "three servers, then two after one stops, each named after its instance");
+    assert.match(output, /HAProxy process \d+ serves on: the Runtime API took the server out, no reload/);
     for (const name of ["web-a", "web-b", "web-c"]) assert.match(output, new RegExp(`\\d+ hello from ${name}`));
     assert.match(output, /demo: done/);
     const after = await pidsOf("dockerd", "containerd", "haproxy", "consul", "node");
