@@ -61,6 +61,8 @@ describe("HAProxy without reloads: instance changes through the Runtime API", ()
     pidfile = dir.file("haproxy.pid");
     config = dir.file("haproxy.cfg");
     await register("web-1", "web", "a");
+    // A service whose only instance nobody serves: its health check takes it DOWN.
+    await consul.registerService({ ID: "dead-1", Name: "dead", Address: "127.0.0.1", Port: await freePort(), Tags: ["http"] }, "passing");
     cli = new CliProcess(
       ["render", "--consul", consul.address, "--log-level", "debug", "-t", `${join(repoRoot, "templates/haproxy.hbs")}:${config}`,
         "--check", "haproxy -c -q -f {{candidate}}", "--exec", `sh ${join(repoRoot, "examples/haproxy-sidecar/reload-haproxy.sh")} ${config} ${pidfile}`,
@@ -104,9 +106,14 @@ describe("HAProxy without reloads: instance changes through the Runtime API", ()
     assert.ok((await readFile(config, "utf8")).includes(`server ${uniqueId("web-2")} 127.0.0.1:${backends.get("c")!.port}`), "the file is written all the same");
   });
 
-  it("a structural change (a new backend) falls back to a reload, with its reason; operator state survives it through the server-state file", async () => {
+  it("a structural change (a new backend) falls back to a reload, with its reason; health and operator state survive it through the server-state file", async () => {
     const server = uniqueId("web-2");
     assert.equal(await runtimeCommand(socket, `set server be_web/${server} weight 7`, 5_000), "");
+    // HAProxy's own checks found the dead instance down (3 failed checks, 2 s apart).
+    const dead = `be_dead/${uniqueId("dead-1")}`;
+    const down = Date.now() + 15_000;
+    while (Date.now() < down && parseServersState(await runtimeCommand(socket, "show servers state be_dead", 5_000)).get(dead)?.opState !== 0) await new Promise((r) => setTimeout(r, 200));
+    assert.equal(parseServersState(await runtimeCommand(socket, "show servers state be_dead", 5_000)).get(dead)?.opState, 0, "the dead instance is down before the reload");
     const oldMaster = await master();
     const seen = fallbacks().length;
     await register("api-1", "api", "api", ["http"]);
@@ -118,6 +125,8 @@ describe("HAProxy without reloads: instance changes through the Runtime API", ()
     assert.deepEqual(await eventually(5, (s) => s.has("api"), "api.localhost"), new Set(["api"]));
     const state = parseServersState(await runtimeCommand(socket, "show servers state be_web", 5_000)).get(`be_web/${server}`);
     assert.equal(state?.weight, 7, "the weight set at runtime came through the reload (load-server-state-from-file)");
+    const deadNow = parseServersState(await runtimeCommand(socket, "show servers state be_dead", 5_000)).get(dead);
+    assert.equal(deadNow?.opState, 0, "the health state came through the reload: still down, not assumed up until checks fail again");
   });
 
   it("a Runtime API command HAProxy refuses falls back to a reload, and the new instance is served", async () => {
