@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { logLevels, type LogLevel } from "../observe/logger.js";
+import { logLevels, type LogLevel } from "../observe/log-level.js";
 import type { ListenAddress } from "../observe/status.js";
 import { parseListen } from "./listen.js";
 import { resolveConsulConnection, type ConsulFileSettings, type ConsulFlags, type ResolvedConsulConnection } from "./resolve-consul.js";

@@ -2,7 +2,7 @@ import type { ConsulAddress } from "../consul/address.js";
 import type { ListenAddress } from "../observe/status.js";
 import type { ResolvedTls } from "../consul/tls.js";
 import type { Quiescence } from "./duration.js";
-import type { LogLevel } from "../observe/logger.js";
+import type { LogLevel } from "../observe/log-level.js";
 
 /** A template with every path absolute and every default applied. */
 export interface ResolvedTemplate {

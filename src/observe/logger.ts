@@ -1,6 +1,6 @@
 import { pino, type Logger as PinoLogger } from "pino";
+import { logLevels, type LogLevel } from "./log-level.js";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Component = "cli" | "runner" | "watch" | "render" | "template" | "child" | "registrator" | "docker" | "consul" | "haproxy";
 export type Fields = Record<string, unknown>;
 
@@ -18,8 +18,6 @@ export interface LoggerOptions {
   /** Where lines go; stderr by default so stdout stays free for --dry diffs. */
   readonly destination?: NodeJS.WritableStream;
 }
-
-export const logLevels: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
 export function createLogger({ level, format, destination = process.stderr }: LoggerOptions): Logger {
   if (format === "json") return fromPino(pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination));

@@ -2,7 +2,6 @@
  * Helpers for building config files. Pure functions of their arguments; Handlebars passes an
  * `options` object last, which `args()` strips.
  */
-import { createHash } from "node:crypto";
 import { RefusedValueError } from "../errors.js";
 import { UnsafeValue } from "../untrusted.js";
 import { defaultMaxValueLength } from "./contexts.js";
@@ -48,12 +47,22 @@ export function identifier(value: unknown): string {
  * Like `identifier`, but two different values never give the same name: a value that is not an
  * identifier already gets `-` and a short hash of the original (an identifier never holds `-`).
  * For names that must stay unique and stable, such as HAProxy servers named after instance IDs.
- * @example uniqueId("web-1") // "web_1-c4719afa"
+ * @example uniqueId("web-1") // "web_1-76b7b71f"
  */
 export function uniqueId(value: unknown): string {
   const raw = value instanceof UnsafeValue ? value.raw : str(value);
   const id = identifier(raw);
-  return id === raw ? id : `${id}-${createHash("sha256").update(raw).digest("hex").slice(0, 8)}`;
+  return id === raw ? id : `${id}-${fnv1a(raw)}`;
+}
+
+/** 32-bit FNV-1a of the UTF-16 code units, as 8 hex digits: short, stable, and no crypto module to load. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
 }
 
 /** Groups service instances by tag: `{{#each (byTag (service "web"))}}{{@key}}…{{/each}}`. */

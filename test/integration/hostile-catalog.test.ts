@@ -69,11 +69,11 @@ describe("a hostile catalog against the shipped templates, real HAProxy and ngin
     ].sort());
     assert.deepEqual(lines.filter((l) => l.startsWith("backend ")), ["backend no_service", "backend be_api", "backend be_late", "backend be_meta", "backend be_shop", "backend be_web"]);
     assert.deepEqual(lines.filter((l) => l.trim().startsWith("server ")).map((l) => l.trim().split(" ").slice(0, 3).join(" ")), [
-      `server api_1-f9811b73 127.0.0.1:${b("api")}`,
-      `server late_1-eb6ae235 127.0.0.1:${b("late")}`,
-      `server meta_1-f74f2ba0 127.0.0.1:${b("meta")}`,
-      `server shop_1-79326c2c 127.0.0.1:${b("shop")}`,
-      `server web_1-c4719afa 127.0.0.1:${b("web")}`,
+      `server api_1-9b691e7d 127.0.0.1:${b("api")}`,
+      `server late_1-81c23a4f 127.0.0.1:${b("late")}`,
+      `server meta_1-6f163e3a 127.0.0.1:${b("meta")}`,
+      `server shop_1-d0824b47 127.0.0.1:${b("shop")}`,
+      `server web_1-76b7b71f 127.0.0.1:${b("web")}`,
     ]);
     assert.ok(!config.includes(String(b("evil"))), "no line reaches the evil backend");
   });

@@ -66,6 +66,6 @@ describe("shipped templates render configs that HAProxy and nginx accept", () =>
     const out = dir.file("kv-tag.cfg");
     const result = await runCli(["render", "--consul", consul.address, "--once", "-t", `${templates.haproxy}:${out}`], { CONSULATE_LISTEN: "127.0.0.1:18080" });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(await readFile(out, "utf8"), /server g_1-b9817549 127\.0\.0\.1:7100/);
+    assert.match(await readFile(out, "utf8"), /server g_1-fe81d880 127\.0\.0\.1:7100/);
   });
 });
