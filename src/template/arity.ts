@@ -4,7 +4,7 @@
  * and `validate` alike. Literal arguments of data helpers go through `checkLiteral` (the runner
  * parses them as it would at render time), so `status="bogus"` is caught there too.
  */
-import Handlebars from "handlebars";
+import Handlebars from "./handlebars.js";
 import { HelperError } from "../errors.js";
 
 /** [least, most] positional arguments. */

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import Handlebars from "handlebars";
+import Handlebars from "./handlebars.js";
 import { HelperError, RefusedValueError, TemplateError } from "../errors.js";
 import { checkHelperCalls } from "./arity.js";
 import { contextHelpers } from "./helpers-context.js";

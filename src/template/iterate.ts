@@ -5,7 +5,7 @@
  * is left out instead of freezing the whole file. The scope decides (`--on-unsafe`); the refusal
  * names the innermost item it was found in.
  */
-import Handlebars from "handlebars";
+import Handlebars from "./handlebars.js";
 import { RefusedValueError } from "../errors.js";
 import type { MemoEntry, RenderMemo } from "./memo.js";
 import type { DataScope } from "./scope.js";
