@@ -1,4 +1,4 @@
-/** Log levels, apart from the logger: resolving `--log-level` must not load pino. */
+/** Log levels, apart from the logger, so that config/ can check `--log-level` without it. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export const logLevels: readonly LogLevel[] = ["debug", "info", "warn", "error"];
