@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { uniqueId } from "../src/template/helpers-text.js";
 import { ConsulAgent, repoRoot } from "../test/helpers/consul-agent.js";
 import { freePort } from "../test/helpers/ports.js";
+import { request } from "../test/helpers/proxy.js";
 import { cli, machine, median, percentile, whenFile, writeResults } from "./lib.js";
 
 const changes = 50;
@@ -49,16 +50,8 @@ async function startBackends(n: number): Promise<{ ports: number[]; firstHit: Ma
   };
 }
 
-function get(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/", headers: { host: "web.localhost" }, agent: false, timeout: 5_000 }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode === 200));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(false));
-  });
-}
+/** One request through HAProxy: answered 200, or not. */
+const get = async (port: number) => (await request(port, "web.localhost"))?.status === 200;
 
 /** HAProxy processes running this config, read from /proc (a pgrep would see the other pgreps). */
 async function haproxyPids(config: string): Promise<string[]> {

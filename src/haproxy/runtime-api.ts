@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import { HaproxyRuntimeError } from "../errors.js";
 import { systemClock, type Clock } from "../time.js";
 import type { RuntimeOp } from "./runtime-plan.js";
+import { tableRows } from "./table.js";
 
 export interface ServerState {
   readonly backend: string;
@@ -43,21 +44,17 @@ export function runtimeCommand(socket: string, command: string, timeoutMs: numbe
 
 /** `show servers state` → one row per server, by backend/name. */
 export function parseServersState(text: string): Map<string, ServerState> {
+  const [, header = "", ...rows] = text.split("\n");
   const states = new Map<string, ServerState>();
-  const [, header, ...rows] = text.split("\n");
-  const columns = (header ?? "").replace(/^#\s*/, "").split(" ");
-  const at = (name: string) => columns.indexOf(name);
-  for (const row of rows) {
-    const f = row.trim().split(" ");
-    if (f.length < columns.length - 1) continue;
+  for (const row of tableRows(header, rows, " ")) {
     const state: ServerState = {
-      backend: f[at("be_name")]!,
-      name: f[at("srv_name")]!,
-      address: f[at("srv_addr")]!,
-      port: Number(f[at("srv_port")]),
-      opState: Number(f[at("srv_op_state")]),
-      adminState: Number(f[at("srv_admin_state")]),
-      weight: Number(f[at("srv_uweight")]),
+      backend: row.field("be_name") ?? "",
+      name: row.field("srv_name") ?? "",
+      address: row.field("srv_addr") ?? "",
+      port: Number(row.field("srv_port")),
+      opState: Number(row.field("srv_op_state")),
+      adminState: Number(row.field("srv_admin_state")),
+      weight: Number(row.field("srv_uweight")),
     };
     states.set(`${state.backend}/${state.name}`, state);
   }
@@ -67,11 +64,7 @@ export function parseServersState(text: string): Map<string, ServerState> {
 /** `show stat` CSV → current sessions of each backend/server. */
 function currentSessions(csv: string): Map<string, number> {
   const [header = "", ...rows] = csv.split("\n");
-  const columns = header.replace(/^#\s*/, "").split(",");
-  const px = columns.indexOf("pxname");
-  const sv = columns.indexOf("svname");
-  const scur = columns.indexOf("scur");
-  return new Map(rows.filter(Boolean).map((r) => r.split(",")).map((f) => [`${f[px]}/${f[sv]}`, Number(f[scur] || 0)]));
+  return new Map(tableRows(header, rows, ",").map((row) => [`${row.field("pxname")}/${row.field("svname")}`, Number(row.field("scur") || 0)]));
 }
 
 const target = (backend: string, name: string) => `${backend}/${name}`;
@@ -111,27 +104,26 @@ export class HaproxyRuntime {
   async apply(ops: readonly RuntimeOp[]): Promise<void> {
     const empty = (answer: string) => answer === "";
     for (const op of ops) {
+      const key = target(op.backend, op.op === "add" ? op.server.name : op.name);
       if (op.op === "remove") {
-        await this.#expect(`set server ${target(op.backend, op.name)} state drain`, empty);
+        await this.#expect(`set server ${key} state drain`, empty);
         continue;
       }
-      const name = op.op === "add" ? op.server.name : op.name;
       // A server still draining from an earlier change comes back: it is kept, not added again.
-      const drain = this.#draining.get(target(op.backend, name));
-      if (drain) drain.abort();
+      const drain = this.#draining.get(key);
+      drain?.abort();
       if (op.op === "add" && !drain) {
         const { server } = op;
         const address = server.address.includes(":") ? `[${server.address}]` : server.address;
-        await this.#expect(`add server ${target(op.backend, name)} ${address}:${server.port} ${server.settings.join(" ")}`.trim(), (a) => a === "New server registered.");
-        if (server.settings.includes("check")) await this.#expect(`enable health ${target(op.backend, name)}`, empty);
-        await this.#expect(`set server ${target(op.backend, name)} state ready`, empty);
+        await this.#expect(`add server ${key} ${address}:${server.port} ${server.settings.join(" ")}`.trim(), (a) => a === "New server registered.");
+        if (server.settings.includes("check")) await this.#expect(`enable health ${key}`, empty);
+        await this.#expect(`set server ${key} state ready`, empty);
         continue;
       }
-      const { address, port } = op.op === "add" ? { address: op.server.address, port: op.server.port! } : op;
-      const weight = op.op === "add" ? undefined : op.weight;
-      await this.#expect(`set server ${target(op.backend, name)} addr ${address} port ${port}`, (a) => a === "" || /changed from|no need to change/.test(a));
-      if (weight !== undefined) await this.#expect(`set weight ${target(op.backend, name)} ${weight}`, empty);
-      if (drain) await this.#expect(`set server ${target(op.backend, name)} state ready`, empty);
+      const { address, port, weight } = op.op === "add" ? { address: op.server.address, port: op.server.port!, weight: undefined } : op;
+      await this.#expect(`set server ${key} addr ${address} port ${port}`, (a) => a === "" || /changed from|no need to change/.test(a));
+      if (weight !== undefined) await this.#expect(`set weight ${key} ${weight}`, empty);
+      if (drain) await this.#expect(`set server ${key} state ready`, empty);
     }
     await this.#verify(ops);
     for (const op of ops) if (op.op === "remove") this.#drainThenDelete(op.backend, op.name);
@@ -180,11 +172,6 @@ export class HaproxyRuntime {
         this.#tasks.delete(task);
       });
     this.#tasks.add(task);
-  }
-
-  /** Servers still draining. */
-  get draining(): number {
-    return this.#draining.size;
   }
 
   /** Ends the drains in flight (their servers stay in HAProxy until the next reload). */

@@ -1,4 +1,5 @@
 import { parseConfig, type ParsedConfig, type Section, type ServerLine } from "./config.js";
+import { tableRows } from "./table.js";
 
 /** One change HAProxy's Runtime API can make to a running backend. */
 export type RuntimeOp =
@@ -120,12 +121,9 @@ export function keepMatchingState(dump: string, nextText: string): string {
   const servers = new Map<string, ServerLine>();
   for (const section of parseConfig(nextText).sections) for (const [name, server] of section.servers) servers.set(`${section.name}/${name}`, server);
   const [version = "", header = "", ...rows] = dump.split("\n");
-  const columns = header.replace(/^#\s*/, "").split(" ");
-  const [backend, name, address, port] = ["be_name", "srv_name", "srv_addr", "srv_port"].map((c) => columns.indexOf(c)) as [number, number, number, number];
-  const kept = rows.filter((row) => {
-    const f = row.trim().split(" ");
-    const server = servers.get(`${f[backend]}/${f[name]}`);
-    return server !== undefined && server.address === f[address] && String(server.port) === f[port];
+  const kept = tableRows(header, rows, " ").filter((row) => {
+    const server = servers.get(`${row.field("be_name")}/${row.field("srv_name")}`);
+    return server !== undefined && server.address === row.field("srv_addr") && String(server.port) === row.field("srv_port");
   });
-  return [version, header, ...kept].join("\n");
+  return [version, header, ...kept.map((row) => row.text)].join("\n");
 }

@@ -31,6 +31,11 @@ export interface Swapped {
   readonly command: string | undefined;
 }
 
+/** The commands that reload a file: its own, then `--exec`. */
+export function reloadCommandsOf(command: string | undefined, exec: string | undefined): string[] {
+  return [command, exec].filter((c): c is string => c !== undefined);
+}
+
 export interface CommandsOutcome {
   /** Destinations restored to their previous contents because a reload failed. */
   readonly rolledBack: readonly string[];
@@ -80,7 +85,7 @@ export async function runCommands(swapped: readonly Swapped[], exec: string | un
     logResult(options, command, await runCommand(command, { timeoutMs: options.timeoutMs, signal: options.signal }), "command after rollback");
   }
   for (const file of swapped) {
-    const reloadedBy = [file.command, exec].filter((c): c is string => c !== undefined);
+    const reloadedBy = reloadCommandsOf(file.command, exec);
     if (!rolledBack.has(file.destination) && reloadedBy.length > 0 && !reloadedBy.some((c) => failed.has(c))) await keepLastGood(file.destination);
   }
   return { rolledBack: [...rolledBack], failed: [...failed] };

@@ -8,7 +8,7 @@ import { loadTemplate } from "../template/compile.js";
 import { systemClock, type Clock } from "../time.js";
 import { Watcher } from "../watch/watcher.js";
 import { CatalogCheck } from "./catalog-gaps.js";
-import { runCommands, type Swapped } from "./commands.js";
+import { reloadCommandsOf, runCommands, type Swapped } from "./commands.js";
 import { CycleScheduler } from "./cycles.js";
 import { checkLookup, DependencyCache } from "./dependency-factory.js";
 import { OnceOutcome } from "./once.js";
@@ -147,6 +147,7 @@ export class Runner implements RendererStatus {
   }
 
   async #reloadTemplate(path: string): Promise<void> {
+    // Each destination compiles its own copy: a compiled template keeps its render memo.
     for (const t of this.#templates.filter((x) => x.spec.source === path)) {
       try {
         t.compiled = await loadTemplate(path, checkLookup);
@@ -213,7 +214,7 @@ export class Runner implements RendererStatus {
     const { rolledBack, failed } = await runCommands(swapped, this.#config.exec, { timeoutMs: this.#config.commandTimeoutMs, signal: this.#controller.signal, logger: this.#logger, metrics: this.#metrics });
     for (const t of reload) {
       const back = rolledBack.includes(t.spec.destination);
-      this.#runtime?.reloaded(t, back ? "rolled-back" : [t.spec.command, this.#config.exec].some((c) => c !== undefined && failed.includes(c)) ? "failed" : "ok");
+      this.#runtime?.reloaded(t, back ? "rolled-back" : reloadCommandsOf(t.spec.command, this.#config.exec).some((c) => failed.includes(c)) ? "failed" : "ok");
       if (!back) continue;
       t.lastError = "reload failed; previous file restored";
       this.#metrics?.rollbacks.inc({ template: t.spec.destination });

@@ -1,9 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
-import type { RuntimeStatus } from "../observe/status.js";
 import { HaproxyRuntime } from "../haproxy/runtime-api.js";
-import { keepMatchingState, planRuntimeUpdate, serverStateFile, type RuntimePlan } from "../haproxy/runtime-plan.js";
+import { keepMatchingState, planRuntimeUpdate, serverStateFile, type RuntimeOp } from "../haproxy/runtime-plan.js";
 import type { Clock } from "../time.js";
 import type { TemplateState } from "./template-state.js";
 
@@ -15,7 +14,7 @@ export interface RuntimeUpdatesOptions {
   readonly timeoutMs: number;
 }
 
-function counts(plan: RuntimePlan & { kind: "runtime" }): Record<string, number> {
+function counts(plan: { readonly ops: readonly RuntimeOp[] }): Record<string, number> {
   const of = (op: string) => plan.ops.filter((o) => o.op === op).length;
   return { added: of("add"), removed: of("remove"), updated: of("update") };
 }
@@ -51,43 +50,39 @@ export class RuntimeUpdates {
         continue;
       }
       const runtime = this.#runtime(haproxy.socket, haproxy.drainMs);
-      const running = t.applied ?? t.previous;
-      const plan: RuntimePlan = running === undefined ? { kind: "reload", reason: "what HAProxy runs is not known (no earlier file)" } : planRuntimeUpdate(running, t.output);
-      let reason: string;
-      let kind: "unknown" | "structure" | "refused";
-      if (plan.kind === "runtime") {
-        try {
-          await runtime.apply(plan.ops);
-          t.applied = t.output;
-          this.#record(t, { at: new Date().toISOString(), result: "applied", operations: plan.ops.length, reason: undefined });
-          this.options.metrics?.runtimeUpdates.inc({ template: t.spec.destination });
-          this.options.logger.info("haproxy", "applied through the Runtime API, no reload", { destination: t.spec.destination, ...counts(plan) });
-          continue;
-        } catch (error) {
-          reason = error instanceof Error ? error.message : String(error);
-          kind = "refused";
-        }
-      } else {
-        reason = plan.reason;
-        kind = running === undefined ? "unknown" : "structure";
-      }
-      this.#record(t, { at: new Date().toISOString(), result: "reload", operations: 0, reason });
-      this.options.metrics?.reloadFallbacks.inc({ template: t.spec.destination, reason: kind });
-      this.options.logger.info("haproxy", "reloading: not a change the Runtime API can make", { destination: t.spec.destination, reason });
+      const fallback = await this.#tryRuntime(t, t.output, runtime);
+      if (!fallback) continue;
+      t.runtime = { at: new Date().toISOString(), result: "reload", operations: 0, reason: fallback.reason };
+      this.options.metrics?.reloadFallbacks.inc({ template: t.spec.destination, reason: fallback.kind });
+      this.options.logger.info("haproxy", "reloading: not a change the Runtime API can make", { destination: t.spec.destination, reason: fallback.reason });
       await this.#saveServerState(runtime, t.output);
       reload.push(t);
     }
     return reload;
   }
 
+  /** Makes a file's change through the Runtime API; undefined when it did, else why it needs a reload. */
+  async #tryRuntime(t: TemplateState, output: string, runtime: HaproxyRuntime): Promise<{ kind: "unknown" | "structure" | "refused"; reason: string } | undefined> {
+    const running = t.applied ?? t.previous;
+    if (running === undefined) return { kind: "unknown", reason: "what HAProxy runs is not known (no earlier file)" };
+    const plan = planRuntimeUpdate(running, output);
+    if (plan.kind === "reload") return { kind: "structure", reason: plan.reason };
+    try {
+      await runtime.apply(plan.ops);
+    } catch (error) {
+      return { kind: "refused", reason: error instanceof Error ? error.message : String(error) };
+    }
+    t.applied = output;
+    t.runtime = { at: new Date().toISOString(), result: "applied", operations: plan.ops.length, reason: undefined };
+    this.options.metrics?.runtimeUpdates.inc({ template: t.spec.destination });
+    this.options.logger.info("haproxy", "applied through the Runtime API, no reload", { destination: t.spec.destination, ...counts(plan) });
+    return undefined;
+  }
+
   /** After the reload commands ran: what HAProxy runs now. */
   reloaded(t: TemplateState, outcome: "ok" | "rolled-back" | "failed"): void {
     if (!t.spec.haproxy) return;
     t.applied = outcome === "ok" ? t.output : outcome === "rolled-back" ? t.previous : undefined;
-  }
-
-  #record(t: TemplateState, status: RuntimeStatus): void {
-    t.runtime = status;
   }
 
   // With `load-server-state-from-file`, the new process takes each server's state (health,

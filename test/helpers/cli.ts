@@ -12,6 +12,20 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface LogLine {
+  msg: string;
+  component: string;
+  [key: string]: unknown;
+}
+
+/** consulate's JSON log lines in a process's stderr, parsed. */
+export function parseLogs(stderr: string): LogLine[] {
+  return stderr
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
 /** The consulate CLI as a user runs it, from source (tsx), in its own process. */
 export class CliProcess {
   stdout = "";
@@ -31,11 +45,8 @@ export class CliProcess {
   }
 
   /** Log lines (JSON, one per line) parsed. */
-  logs(): { msg: string; component: string; [key: string]: unknown }[] {
-    return this.stderr
-      .split("\n")
-      .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as { msg: string; component: string });
+  logs(): LogLine[] {
+    return parseLogs(this.stderr);
   }
 
   async waitForLog(predicate: (line: { msg: string; [key: string]: unknown }) => boolean, timeoutMs = 20_000): Promise<void> {

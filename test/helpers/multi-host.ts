@@ -5,10 +5,11 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import http from "node:http";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { parseLogs, type LogLine } from "./cli.js";
 import { repoRoot } from "./consul-agent.js";
+import { killPidFile, request as proxyRequest } from "./proxy.js";
 
 const run = promisify(execFile);
 export const script = join(repoRoot, "examples/multi-host/topology.sh");
@@ -62,8 +63,8 @@ export class Renderer {
     this.child.stderr?.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
 
-  logs(): { msg: string; [key: string]: unknown }[] {
-    return this.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg: string });
+  logs(): LogLine[] {
+    return parseLogs(this.stderr);
   }
 
   async file(): Promise<string> {
@@ -75,14 +76,7 @@ export class Renderer {
     const exited = new Promise((resolve) => this.child.once("exit", resolve));
     this.child.kill("SIGTERM");
     await exited;
-    const pid = await readFile(`${this.config}.pid`, "utf8").catch(() => "");
-    for (const p of pid.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(p), "SIGTERM");
-      } catch {
-        // gone already
-      }
-    }
+    await killPidFile(`${this.config}.pid`);
   }
 }
 
@@ -92,16 +86,9 @@ export function servers(config: string): string[] {
 }
 
 /** One request for web.localhost through HAProxy on host a: the body, or undefined. */
-export function request(): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: ip.a, port: 8080, path: "/", headers: { host: "web.localhost" }, agent: false, timeout: 3_000 }, (res) => {
-      let body = "";
-      res.on("data", (c: Buffer) => (body += c.toString()));
-      res.on("end", () => resolve(res.statusCode === 200 ? body.trim() : undefined));
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(undefined));
-  });
+export async function request(): Promise<string | undefined> {
+  const answer = await proxyRequest(8080, "web.localhost", "/", ip.a);
+  return answer?.status === 200 ? answer.body : undefined;
 }
 
 /** Polls `check` every 100 ms until it holds; resolves with the ms it took. */

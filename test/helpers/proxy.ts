@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** One GET through a proxy with a Host header (fetch() drops Host, a forbidden header name). */
-export function request(port: number, host: string, path = "/"): Promise<{ status: number; body: string } | undefined> {
+export function request(port: number, host: string, path = "/", address = "127.0.0.1"): Promise<{ status: number; body: string } | undefined> {
   return new Promise((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path, headers: { host }, agent: false, timeout: 5_000 }, (res) => {
+    const req = http.get({ host: address, port, path, headers: { host }, agent: false, timeout: 5_000 }, (res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
@@ -14,6 +15,28 @@ export function request(port: number, host: string, path = "/"): Promise<{ statu
     req.on("timeout", () => req.destroy());
     req.on("error", () => resolve(undefined));
   });
+}
+
+/** The bodies of the 200 answers to `n` requests through a proxy. */
+export async function answers(n: number, port: number, host: string, address?: string): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const answer = await request(port, host, "/", address);
+    if (answer?.status === 200) seen.add(answer.body);
+  }
+  return seen;
+}
+
+/** Sends SIGTERM to every PID a pid file lists (the processes a reload script started). */
+export async function killPidFile(pidfile: string): Promise<void> {
+  const pids = (await readFile(pidfile, "utf8").catch(() => "")).split(/\s+/).filter(Boolean);
+  for (const pid of pids) {
+    try {
+      process.kill(Number(pid), "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** A loopback HTTP server that answers every request with its name and counts them. */

@@ -9,7 +9,7 @@ import { uniqueId } from "../../src/template/helpers-text.js";
 import { CliProcess, waitForFile } from "../helpers/cli.js";
 import { ConsulAgent, repoRoot } from "../helpers/consul-agent.js";
 import { freePort } from "../helpers/ports.js";
-import { NamedBackend, request } from "../helpers/proxy.js";
+import { answers, NamedBackend } from "../helpers/proxy.js";
 import { WorkDir } from "../helpers/workdir.js";
 
 const run = promisify(execFile);
@@ -35,19 +35,11 @@ describe("HAProxy without reloads: instance changes through the Runtime API", ()
   const applied = () => cli.logs().filter((l) => l.msg === "applied through the Runtime API, no reload").length;
   const fallbacks = () => cli.logs().filter((l) => l.msg === "reloading: not a change the Runtime API can make");
 
-  /** Names the proxy answers with over `n` requests for web.localhost. */
-  async function answers(n: number, host = "web.localhost"): Promise<Set<string>> {
-    const seen = new Set<string>();
-    for (let i = 0; i < n; i++) {
-      const r = await request(port, host);
-      if (r?.status === 200) seen.add(r.body);
-    }
-    return seen;
-  }
-  async function eventually(n: number, want: (seen: Set<string>) => boolean, host?: string): Promise<Set<string>> {
+  /** The names the proxy answers with over `n` requests, until `want` holds (15 s at most). */
+  async function eventually(n: number, want: (seen: Set<string>) => boolean, host = "web.localhost"): Promise<Set<string>> {
     const deadline = Date.now() + 15_000;
     let seen = new Set<string>();
-    while (Date.now() < deadline) if (want((seen = await answers(n, host)))) return seen;
+    while (Date.now() < deadline) if (want((seen = await answers(n, port, host)))) return seen;
     return seen;
   }
 

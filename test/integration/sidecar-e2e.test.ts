@@ -7,7 +7,7 @@ import { ConsulAgent, repoRoot } from "../helpers/consul-agent.js";
 import { DockerDaemon, testImage } from "../helpers/docker-daemon.js";
 import { freePort } from "../helpers/ports.js";
 import { WorkDir } from "../helpers/workdir.js";
-import http from "node:http";
+import { killPidFile, request } from "../helpers/proxy.js";
 
 /** A web container that answers with its own name. */
 async function startWeb(docker: DockerDaemon, name: string, service = "web"): Promise<void> {
@@ -19,31 +19,11 @@ async function spread(port: number, count: number, host = "web.localhost"): Prom
   const bodies = new Map<string, number>();
   let failures = 0;
   for (let i = 0; i < count; i++) {
-    // fetch() drops a Host header (a forbidden header name), so use node:http.
-    const answer = await new Promise<{ status: number; body: string } | undefined>((resolve) => {
-      const req = http.get({ host: "127.0.0.1", port, path: "/", headers: { host }, agent: false, timeout: 5_000 }, (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      });
-      req.on("timeout", () => req.destroy());
-      req.on("error", () => resolve(undefined));
-    });
+    const answer = await request(port, host);
     if (answer && answer.status === 200) bodies.set(answer.body, (bodies.get(answer.body) ?? 0) + 1);
     else failures++;
   }
   return { bodies, failures };
-}
-
-async function killPidFile(pidfile: string): Promise<void> {
-  const pids = (await readFile(pidfile, "utf8").catch(() => "")).split(/\s+/).filter(Boolean);
-  for (const pid of pids) {
-    try {
-      process.kill(Number(pid), "SIGTERM");
-    } catch {
-      // already gone
-    }
-  }
 }
 
 for (const proxy of ["haproxy", "nginx"] as const) {

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { repoRoot } from "../helpers/consul-agent.js";
-import { ip, Renderer, request, servers, Topology, until } from "../helpers/multi-host.js";
+import { ip, Renderer, servers, Topology, until } from "../helpers/multi-host.js";
+import { answers as proxyAnswers } from "../helpers/proxy.js";
 
 const run = promisify(execFile);
 
@@ -22,15 +23,8 @@ describe("multi-host: Consul cluster, two Docker hosts, one renderer over both",
   let renderer: Renderer;
   const hostOf = (server: string) => (server.startsWith(`${ip.a}:`) ? "a" : "b");
 
-  /** The bodies HAProxy answers with over n requests. */
-  async function answers(n: number): Promise<Set<string>> {
-    const seen = new Set<string>();
-    for (let i = 0; i < n; i++) {
-      const body = await request();
-      if (body) seen.add(body);
-    }
-    return seen;
-  }
+  /** The bodies HAProxy on host a answers with over n requests. */
+  const answers = (n: number) => proxyAnswers(n, 8080, "web.localhost", ip.a);
 
   before(async () => {
     await run("bash", [join(repoRoot, "scripts/setup.sh")]);
