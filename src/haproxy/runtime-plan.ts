@@ -38,6 +38,20 @@ function unaddable(server: ServerLine): string | undefined {
   return undefined;
 }
 
+/**
+ * What may go into a Runtime API command as one word. The CLI splits a line on blanks and runs
+ * each `;`-separated part as a command of its own (`add server b/x;set weight b/s 0 …` changes
+ * another server), and a backslash escapes: a file with such a word goes by reload, whatever
+ * template wrote it.
+ */
+const commandWord = /^[A-Za-z0-9_.:@%+=,~/[\]-]+$/;
+
+/** The first word of an operation that could not be passed on as one word. */
+function unsafeWord(op: RuntimeOp): string | undefined {
+  const words = op.op === "add" ? [op.backend, op.server.name, op.server.address, ...op.server.settings] : op.op === "update" ? [op.backend, op.name, op.address] : [op.backend, op.name];
+  return words.find((w) => !commandWord.test(w));
+}
+
 function describe(section: Section): string {
   return `${section.kind}${section.name ? ` ${section.name}` : ""}`;
 }
@@ -100,6 +114,8 @@ export function planRuntimeUpdate(runningText: string, nextText: string): Runtim
       ops.push({ op: "update", backend, name, address: server.address, port: server.port, weight: now.weight });
     }
   }
+  const unsafe = ops.map(unsafeWord).find((w) => w !== undefined);
+  if (unsafe !== undefined) return { kind: "reload", reason: `${JSON.stringify(unsafe)} cannot be passed to the Runtime API as one word` };
   return { kind: "runtime", ops };
 }
 

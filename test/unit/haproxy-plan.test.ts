@@ -105,3 +105,14 @@ describe("keepMatchingState (before a reload)", () => {
     assert.deepEqual(keepMatchingState(dump, next).split("\n").slice(2).map((r) => r.split(" ")[3]), ["web-1"]);
   });
 });
+
+describe("planRuntimeUpdate: what a command could be made of", () => {
+  it("a server line with a word the Runtime API would split (;, a backslash) goes by reload, never into a command", () => {
+    // `add server web/x;set weight web/web-1 0 …` would run a second command on the socket.
+    const injected = `${web1}    server x;set\\ weight\\ web/web-1\\ 0 10.0.0.9:80\n`;
+    const plan = planRuntimeUpdate(config(web1), config(injected));
+    assert.equal(plan.kind, "reload");
+    assert.match((plan as { reason: string }).reason, /cannot be passed to the Runtime API as one word/);
+    assert.equal(planRuntimeUpdate(config(web1), config(`${web1}    server web-2 10.0.0.2:8002 check\n`)).kind, "runtime", "ordinary names and addresses still go through");
+  });
+});
