@@ -149,8 +149,8 @@ try {
   // A fresh agent for each run: Consul 1.8 holds a finished process's blocking queries (and
   // counts their connections) until they time out.
   for (const [label, args] of [
-    ["default budget (64 connections: 40 services direct, the other 110 in the probe pool)", []],
-    ["--max-connections 180 (every service a direct blocking query)", ["--max-connections", "180"]],
+    ["default budget (180 connections: every service a direct blocking query)", []],
+    ["--max-connections 64 (40 services direct, the other 110 in the probe pool)", ["--max-connections", "64"]],
   ] as const) {
     await using consul = await ConsulAgent.create();
     const r = await scenario(consul, plain(consul), 150, consul.ports.http, [...args]);

@@ -44,6 +44,13 @@ export class ConsulRequestError extends ConsulateError {
   }
 }
 
+/**
+ * The agent accepted a connection and closed it unanswered, or answered 429: its limit of
+ * connections per client address (`limits.http_max_conns_per_client`) is reached. The agent is
+ * up; the room is taken, by this process, its predecessor's held queries or another client.
+ */
+export class ConnectionLimitError extends ConsulRequestError {}
+
 /** `--once` gave up waiting for data. */
 export class OnceTimeoutError extends ConsulateError {
   override readonly code = "EONCE_TIMEOUT";

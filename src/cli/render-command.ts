@@ -20,7 +20,7 @@ export function renderCommand(): Command {
     .option("--guard-shrink <percent>", "hold back a change that empties a service or shrinks it by more than this, until it persists (off by default)")
     .option("--guard-hold <dur>", "with --guard-shrink: how long a shrink must persist before it is written (default 30s)")
     .option("--max-stale <dur>", "allow stale reads from any server up to this lag")
-    .option("--max-connections <n>", "concurrent HTTP/1.1 connections to the agent (default 64: Consul allows 200 per client address, and a restart must fit beside the old process's held queries)")
+    .option("--max-connections <n>", "concurrent HTTP/1.1 connections to the agent (default 180: Consul allows 200 per client address)")
     .option("--command-timeout <dur>", "kill a command's process group after this long: SIGTERM, then SIGKILL 2s later (default 30s)")
     .addOption(new Option("--on-unsafe <what>", "a catalog value refused by a context helper: leave its item out and warn (skip), or stop updating the file (fail)").choices(["skip", "fail"]))
     .option("--max-value-length <n>", "longest catalog value the context helpers accept (default 1024; host names 253)")

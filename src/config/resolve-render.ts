@@ -32,13 +32,14 @@ export interface RenderFlags extends CommonFlags {
 type Where = LoadedConfig<RenderFileConfig>["where"];
 
 /**
- * Consul allows 200 connections per client address (`http_max_conns_per_client`), and 1.8 keeps
- * a blocking query's connection until the query returns even after the client has gone: after a
- * restart (or a SIGHUP reload), the old process's queries count for up to the blocking wait. 64
- * leaves room for both, a registrator on the same host (16) and other tools. Past 40 services
- * the rest share the probe pool; over HTTPS (HTTP/2) every watch is a stream, with no such limit.
+ * Consul allows 200 connections per client address (`http_max_conns_per_client`). 180 leaves
+ * room for a registrator on the same host (16) and the CLI: up to 160 services are each a
+ * blocking query of their own. Past that, 40 keep theirs and the rest share the probe pool.
+ * Consul 1.8 keeps a blocking query's connection until the query returns, even after the client
+ * has gone: a restarted consulate finds its predecessor's queries still there, and the watches
+ * the agent then refuses share the pool until those have ended (the watcher's `#refuse`).
  */
-export const defaultMaxConnections = 64;
+export const defaultMaxConnections = 180;
 
 /** How long a server that left may finish its requests in HAProxy before it is deleted. */
 const defaultDrainMs = 10_000;

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { ConsulRequestError, TlsError } from "../errors.js";
+import { ConnectionLimitError, ConsulRequestError, TlsError } from "../errors.js";
 import type { ConsulAddress } from "./address.js";
 import { Http1Pool } from "./http1.js";
 import { Http2Pool } from "./http2-pool.js";
@@ -28,6 +28,8 @@ export interface RequestOptions {
   readonly timeoutMs?: number;
   /** Resolve a 404 as `{ statusCode: 404, body: undefined }` instead of rejecting (KV reads). */
   readonly allowNotFound?: boolean;
+  /** A blocking query that may hold its connection for the whole wait (HTTP/1.1: its own lane). */
+  readonly held?: boolean;
 }
 
 export interface ConsulClientOptions {
@@ -113,16 +115,19 @@ export class ConsulClient {
     const headers: Record<string, string> = this.#token ? { "x-consul-token": this.#token } : {};
     let res: RawAnswer;
     try {
-      res = await (this.#h2 ? this.#h2.get(target, headers, options.signal, options.timeoutMs ?? 0) : this.#h1.get(target, headers, options.signal, options.timeoutMs ?? 0));
+      res = await (this.#h2 ? this.#h2.get(target, headers, options.signal, options.timeoutMs ?? 0) : this.#h1.get(target, headers, options.signal, options.timeoutMs ?? 0, options.held));
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      const raw = error as NodeJS.ErrnoException;
-      throw this.#describe("GET", path, { name: "Error", message: raw.message, code: raw.code, isTimeout: raw.code === "ETIMEDOUT", cause: raw });
+      const raw = error as NodeJS.ErrnoException & { connectionLimit?: boolean };
+      const described = this.#describe("GET", path, { name: "Error", message: raw.message, code: raw.code, isTimeout: raw.code === "ETIMEDOUT", cause: raw });
+      if (raw.connectionLimit && !(described instanceof TlsError)) throw new ConnectionLimitError(`${described.message} (a new connection closed unanswered: the agent's limit of connections per client address is reached)`, undefined, { cause: raw });
+      throw described;
     }
     const where = `GET ${this.#address}/v1${path}`;
     refuseFilteredAnswer(res.headers, where);
     const meta = { index: readIndex(res.headers), statusCode: res.status, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     if (res.status === 404 && options.allowNotFound) return { body: undefined as T, ...meta };
+    if (res.status === 429) throw new ConnectionLimitError(`${where}: HTTP 429 ${res.text.trim().split("\n")[0] ?? ""}`.trim(), 429);
     if (res.status >= 400) throw new ConsulRequestError(`${where}: HTTP ${res.status} ${res.text.trim().split("\n")[0] ?? ""}`.trim(), res.status);
     const type = readHeader(res.headers, "content-type") ?? "";
     let body: unknown = res.text;

@@ -13,7 +13,7 @@ export class Metrics {
   readonly refusals = new Counter({ name: "consulate_refused_values_total", help: "Catalog or KV values refused by a context helper (newly seen), by template.", labelNames: ["template"], registers: [this.registry] });
   readonly refusedNow = new Gauge({ name: "consulate_refused_values", help: "Values refused and left out of each template's file right now.", labelNames: ["template"], registers: [this.registry] });
   readonly staleCorrections = new Counter({ name: "consulate_stale_corrections_total", help: "Service queries read again because an instance they held moved to another service name (Consul keeps the old index).", registers: [this.registry] });
-  readonly consulErrors = new Counter({ name: "consulate_consul_request_errors_total", help: "Failed requests to Consul, by kind (unreachable, http).", labelNames: ["kind"], registers: [this.registry] });
+  readonly consulErrors = new Counter({ name: "consulate_consul_request_errors_total", help: "Failed requests to Consul, by kind (unreachable, http, limit: the agent's connections per client address were all taken).", labelNames: ["kind"], registers: [this.registry] });
   readonly wakeups = new Counter({ name: "consulate_blocking_query_wakeups_total", help: "Blocking queries answered with a new index.", registers: [this.registry] });
   readonly registrations = new Counter({ name: "consulate_registrator_changes_total", help: "Registrator registrations and deregistrations, and failed reconciles.", labelNames: ["action"], registers: [this.registry] });
   readonly dockerReconnects = new Counter({ name: "consulate_docker_event_stream_reconnects_total", help: "Times the Docker event stream was reopened.", registers: [this.registry] });

@@ -31,6 +31,9 @@ export interface LoopHandlers {
 /**
  * Runs one blocking query forever, by Consul's rules, until the signal aborts: sends the last
  * index, resets it when it goes backwards, rate-limits wake-ups and backs off on errors.
+ * `lane`: over HTTP/1.1, "held" sends the waiting queries on the connections kept for them;
+ * "short" keeps them with the short requests (the probe pool's one detector, which must work
+ * when no new connection can be had).
  */
 export async function runBlockingLoop(
   client: ConsulGetter,
@@ -39,6 +42,7 @@ export async function runBlockingLoop(
   timing: LoopTiming,
   handlers: LoopHandlers,
   signal: AbortSignal,
+  lane: "held" | "short" = "held",
 ): Promise<void> {
   const clock = timing.clock ?? systemClock;
   const backoff = new Backoff({ baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
@@ -58,6 +62,7 @@ export async function runBlockingLoop(
         signal,
         timeoutMs: blockingTimeoutMs(blocking ? timing.waitMs : 0),
         allowNotFound,
+        held: lane === "held" && index > 0 && blocking,
       });
       backoff.succeeded();
       // A stale answer older than --max-stale is not served: ask the leader once instead.

@@ -65,6 +65,7 @@ export class ProbePool {
       this.timing,
       { onResult: (response) => this.#detected(response), onError: (error, attempt) => this.handlers.onError(error, attempt) },
       this.#controller.signal,
+      "short",
     );
     this.#sweep();
   }

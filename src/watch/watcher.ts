@@ -5,6 +5,8 @@ import { markUnsafe } from "../untrusted.js";
 import type { Logger } from "../observe/logger.js";
 import type { Metrics } from "../observe/metrics.js";
 import { blockingTimeoutMs } from "../consul/blocking.js";
+import { ConnectionLimitError } from "../errors.js";
+import { systemClock } from "../time.js";
 import { isUnreachable, Reachability } from "../consul/reachability.js";
 import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
 import { InstanceOwners, instancesOf } from "./instance-owners.js";
@@ -17,6 +19,12 @@ export interface WatcherOptions {
   readonly timing: LoopTiming;
   /** Most dependencies that each hold their own blocking query; the rest go to probe pools. */
   readonly maxDirectWatches: number;
+  /**
+   * When more are wanted than `maxDirectWatches`, the pool serves most of them anyway: only this
+   * many keep their own query, and the rest of the budget stays unused, for the agent's other
+   * clients.
+   */
+  readonly overflowDirectWatches: number;
   /** Requests in flight at once for one probe pool's sweep. */
   readonly poolConcurrency: number;
   /** Called when a dependency's data is first known or changes. */
@@ -50,6 +58,11 @@ export class Watcher {
   readonly #controller = new AbortController();
   readonly #refreshing = new Set<string>();
   #pooling = false;
+  /** How many may be direct, given what the templates want now. */
+  #directCap = Number.POSITIVE_INFINITY;
+  /** Moved to a pool because the agent refused their connection; they go back after `#promotion`. */
+  readonly #refused = new Set<string>();
+  #promotion: Promise<void> | undefined;
 
   constructor(private readonly options: WatcherOptions) {}
 
@@ -75,6 +88,10 @@ export class Watcher {
 
   sync(wanted: ReadonlyMap<string, Dependency>): void {
     if (this.#closing) return;
+    let poolable = 0;
+    for (const dependency of wanted.values()) if (dependency.probe) poolable++;
+    const { maxDirectWatches, overflowDirectWatches } = this.options;
+    this.#directCap = poolable > maxDirectWatches ? Math.min(maxDirectWatches, overflowDirectWatches) : maxDirectWatches;
     for (const [key, entry] of this.#entries) {
       if (!wanted.has(key)) this.#stop(key, entry);
     }
@@ -86,18 +103,26 @@ export class Watcher {
   #start(dependency: Dependency): void {
     const entry: Entry = { dependency, hasData: false, data: undefined, index: 0 };
     this.#entries.set(dependency.key, entry);
-    if (dependency.probe && this.#directWatches >= this.options.maxDirectWatches) {
-      if (!this.#pooling) {
+    if (dependency.probe && (this.#directWatches >= this.#directCap || this.#promotion)) {
+      if (!this.#pooling && !this.#promotion) {
         this.#pooling = true;
         this.options.logger.warn("watch", "more watches than the connection budget: the rest share a probe pool, which notices changes more slowly", {
           directWatches: this.#directWatches,
           helps: "an https:// agent (HTTP/2 carries every watch on a few connections), or a higher http_max_conns_per_client on the agent with --max-connections",
         });
       }
+      // Refused connections lately: it gets its own query when the refused ones do.
+      if (this.#promotion) this.#refused.add(dependency.key);
       this.#pool(dependency.datacenter).add(dependency);
       this.options.logger.debug("watch", "watching (pooled)", { dependency: dependency.description });
       return;
     }
+    this.#direct(entry);
+    this.options.logger.debug("watch", "watching", { dependency: dependency.description });
+  }
+
+  #direct(entry: Entry): void {
+    const { dependency } = entry;
     entry.controller = new AbortController();
     this.#directWatches++;
     entry.loop = runBlockingLoop(
@@ -111,7 +136,47 @@ export class Watcher {
       },
       entry.controller.signal,
     );
-    this.options.logger.debug("watch", "watching", { dependency: dependency.description });
+  }
+
+  /**
+   * The agent refused this watch a connection: the room its limit per client address allows is
+   * taken (by our predecessor's queries, which Consul 1.8 holds for their whole wait after the
+   * client has gone, or by another client). The pool serves it on the connections it has, and
+   * once every query older than ours has ended, it gets its own query again.
+   */
+  #refuse(entry: Entry): void {
+    const { dependency } = entry;
+    entry.controller?.abort();
+    entry.controller = undefined;
+    entry.loop = undefined;
+    this.#directWatches--;
+    this.#refused.add(dependency.key);
+    this.#pool(dependency.datacenter).add(dependency);
+    if (this.#promotion) return;
+    const clock = this.options.timing.clock ?? systemClock;
+    const afterMs = blockingTimeoutMs(this.options.timing.waitMs, 1_000);
+    this.options.logger.warn("watch", "the agent refuses new connections (its limit per client address, http_max_conns_per_client, is reached): watches it refused share the probe pool for now", {
+      retryInS: Math.round(afterMs / 1000),
+      helps: "fewer clients of this agent at once, a higher http_max_conns_per_client, a lower --max-connections, or an https:// agent",
+    });
+    this.#promotion = clock.sleep(afterMs, this.#controller.signal).then((slept) => {
+      this.#promotion = undefined;
+      if (slept) this.#promote();
+    });
+  }
+
+  #promote(): void {
+    let promoted = 0;
+    for (const key of this.#refused) {
+      const entry = this.#entries.get(key);
+      if (entry && !entry.controller && this.#directWatches < this.#directCap) {
+        this.#pools.get(entry.dependency.datacenter)?.delete(key);
+        this.#direct(entry);
+        promoted++;
+      }
+    }
+    this.#refused.clear();
+    this.options.logger.info("watch", "watches the agent refused have their own blocking queries again", { watches: promoted });
   }
 
   #pool(datacenter: string): ProbePool {
@@ -183,6 +248,12 @@ export class Watcher {
   // One line per state change, not per retry.
   #failed(entry: Entry | undefined, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof ConnectionLimitError) {
+      this.options.logger.debug("watch", "the agent refused a connection, retrying", { dependency: entry?.dependency.description, error: message });
+      this.options.metrics?.consulErrors.inc({ kind: "limit" });
+      if (entry?.controller && entry.dependency.probe && !this.#closing) this.#refuse(entry);
+      return;
+    }
     this.options.logger.debug("watch", "request failed, retrying with backoff", { dependency: entry?.dependency.description, error: message });
     // No HTTP answer at all: the agent is unreachable. An HTTP error belongs to this query.
     const unreachable = isUnreachable(error);
@@ -204,7 +275,7 @@ export class Watcher {
         e.controller?.abort();
         return e.loop;
       });
-      await Promise.allSettled([...loops, ...[...this.#pools.values()].map((p) => p.close())]);
+      await Promise.allSettled([...loops, this.#promotion, ...[...this.#pools.values()].map((p) => p.close())]);
       this.#entries.clear();
     })();
     return this.#closing;

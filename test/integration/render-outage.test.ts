@@ -76,10 +76,11 @@ async function manyServices(consul: ConsulAgent, dir: WorkDir, prefix: string): 
 describe("consulate render restarted over many services", () => {
   // Consul 1.8 keeps a blocking query's connection open until the query returns, even after the
   // client has gone (its end sits in CLOSE-WAIT): a restarted consulate shares the agent's 200
-  // connections per client address with everything its predecessor left waiting. The default
-  // budget leaves room for both; sized to the whole limit, the new process met resets and its
-  // first file waited for the old queries to time out (the blocking wait, 60 s).
-  it("renders again at once after a restart, while the old process's queries are still held", async () => {
+  // connections per client address with everything its predecessor left waiting. 120 services
+  // are 121 direct watches under the default budget (180): the second generation cannot have
+  // them all. Before, such a restart met resets and its first file waited for the old queries to
+  // time out (the blocking wait, 60 s).
+  it("renders again at once after a restart, while the old process's queries are still held; the watches refused a connection share the pool meanwhile", async () => {
     await using consul = await ConsulAgent.create();
     await using dir = await WorkDir.create();
     const { names, source } = await manyServices(consul, dir, "r");
@@ -91,7 +92,37 @@ describe("consulate render restarted over many services", () => {
     }
     await using second = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${dir.file("b.cfg")}`]);
     await waitForFile(dir.file("b.cfg"), complete, 10_000);
-    assert.ok(!second.logs().some((l) => l.msg === "waiting for Consul, retrying with backoff"), "no connection refused or reset on the way");
+    assert.ok(!second.logs().some((l) => l.msg === "waiting for Consul, retrying with backoff"), "the refusals are not taken for an agent that is down");
+    assert.ok(second.logs().some((l) => l.msg.startsWith("the agent refuses new connections")), "the agent's limit was met (else this test proves nothing)");
+    // Every service is still watched: a change to any of them reaches the file.
+    for (const n of [names[0]!, names.at(-1)!]) await consul.registerService({ ID: `${n}-2`, Name: n, Port: 7001 });
+    await waitForFile(dir.file("b.cfg"), (c) => c.includes(`${names[0]}-2 `) && c.includes(`${names.at(-1)}-2 `), 10_000);
+  });
+
+  it("the watches the agent refused get their own blocking queries back once the old queries have ended", async () => {
+    await using consul = await ConsulAgent.create();
+    await using dir = await WorkDir.create();
+    const { names, source } = await manyServices(consul, dir, "p");
+    const complete = (c: string) => names.every((n) => c.includes(`${n}-1 `));
+    // A 3 s blocking wait: the old queries end within 3.2 s, the refused watches try again after 4.2 s.
+    const args = ["render", "--blocking-wait", "3s", "--consul", consul.address];
+    {
+      await using first = new CliProcess([...args, "-t", `${source}:${dir.file("a.cfg")}`]);
+      await waitForFile(dir.file("a.cfg"), complete);
+      assert.equal((await first.stop()).code, 0);
+    }
+    await using second = new CliProcess([...args, "--log-level", "debug", "-t", `${source}:${dir.file("b.cfg")}`]);
+    await waitForFile(dir.file("b.cfg"), complete, 10_000);
+    await second.waitForLog((l) => l.msg === "watches the agent refused have their own blocking queries again", 15_000);
+    const back = second.logs().find((l) => l.msg === "watches the agent refused have their own blocking queries again");
+    assert.ok(Number(back?.["watches"]) > 0, "some watches were refused and came back");
+    // Each refused watch asked once and waited in the pool: no retry loop against a full agent.
+    const refusals = second.logs().filter((l) => l.msg === "the agent refused a connection, retrying").length;
+    assert.ok(refusals <= names.length + 1, `${refusals} refusals for ${names.length + 1} watches`);
+    // And a change still arrives.
+    const n = names.at(-1)!;
+    await consul.registerService({ ID: `${n}-2`, Name: n, Port: 7001 });
+    await waitForFile(dir.file("b.cfg"), (c) => c.includes(`${n}-2 `), 10_000);
   });
 
   it("--once leaves no held queries behind: runs one after another each finish, even at a budget of 180", async () => {

@@ -131,8 +131,9 @@ describe("consulate render in watch mode against a real Consul agent", () => {
     const template = names.map((n) => `{{#each (service "${n}")}}${n}:{{Port}} {{/each}}`).join("") + "\n";
     const source = await dir.write("pool.hbs", template);
     const out = dir.file("pool.cfg");
-    // A budget of 20 leaves 4 direct watches: the other 8 services go through the pool.
-    await using cli = new CliProcess(["render", "--consul", consul.address, "--max-connections", "20", "--log-level", "debug", "-t", `${source}:${out}`]);
+    // A budget of 6 holds 4 blocking queries (2 connections are kept for short requests): the
+    // other 8 services go through the pool.
+    await using cli = new CliProcess(["render", "--consul", consul.address, "--max-connections", "6", "--log-level", "debug", "-t", `${source}:${out}`]);
     await waitForFile(out, (c) => names.every((n) => c.includes(`${n}:10000 `)));
     assert.ok(cli.logs().filter((l) => l.msg === "watching (pooled)").length >= 8);
     await consul.registerService({ ID: "pool11-b", Name: "pool11", Port: 10001 });
