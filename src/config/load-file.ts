@@ -21,7 +21,7 @@ export async function loadConfigFile<T extends z.ZodTypeAny>(file: string, schem
     throw new ConfigError(`${file}: ${code === "ENOENT" ? "config file not found" : `cannot read config file (${code})`}`, { cause: error });
   }
   // Loaded only when there is a config file to read.
-  const { LineCounter, parseDocument } = await import("yaml");
+  const { LineCounter, parseDocument } = await import("./yaml.js");
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const syntax = doc.errors[0];
