@@ -26,6 +26,11 @@ export interface Dependency<T = unknown> {
   probe?(): DependencyRequest;
   /** The service this dependency reads, for dependencies that read one service's instances. */
   readonly service?: string;
+  /**
+   * Set when the answer is a plain health read of this service (no tag, near or filter), which a
+   * snapshot of the whole catalog can stand in for (watch/snapshot.ts).
+   */
+  readonly snapshotService?: string | undefined;
   /** Datacenter the dependency reads from ("" = the agent's). */
   readonly datacenter: string;
 }

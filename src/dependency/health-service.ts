@@ -66,6 +66,7 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
   readonly blocking = true;
   readonly datacenter: string;
   readonly service: string;
+  readonly snapshotService: string | undefined;
   readonly #tag: string | undefined;
   readonly #statuses: ReadonlySet<HealthStatus> | "any";
   readonly #options: ServiceOptions;
@@ -80,6 +81,7 @@ export class HealthServiceDependency implements Dependency<ServiceInstance[]> {
     this.#statuses = parseStatusOption(options.status);
     this.#options = options;
     this.#defaults = defaults;
+    this.snapshotService = this.#tag === undefined && !options.near && !options.filter ? this.service : undefined;
     const status = this.#statuses === "any" ? "any" : [...this.#statuses].sort().join(",");
     this.key = dependencyKey("health.service", exact ? arg : arg.trim(), { status, near: options.near, filter: options.filter, exact: exact ? "true" : undefined });
     this.description = `service "${arg.trim()}"`;

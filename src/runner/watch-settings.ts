@@ -15,7 +15,7 @@ const poolConcurrency = 16;
 const overflowDirectWatches = 40;
 
 /** How the renderer's watches run: their timing and how many hold a connection each. */
-export function watchSettings(config: ResolvedRenderConfig, multiplexed: boolean, clock: Clock): Pick<WatcherOptions, "timing" | "maxDirectWatches" | "overflowDirectWatches" | "poolConcurrency"> {
+export function watchSettings(config: ResolvedRenderConfig, multiplexed: boolean, clock: Clock): Pick<WatcherOptions, "timing" | "maxDirectWatches" | "overflowDirectWatches" | "poolConcurrency" | "once"> {
   // Over HTTP/2 every watch is a stream on a shared connection: no budget to fall back from.
   // Over HTTP/1.1 each direct watch holds one connection of the held lane.
   const maxDirectWatches = multiplexed ? Number.POSITIVE_INFINITY : splitBudget(config.consul.maxConnections).held;
@@ -35,5 +35,6 @@ export function watchSettings(config: ResolvedRenderConfig, multiplexed: boolean
     maxDirectWatches,
     overflowDirectWatches: Math.min(maxDirectWatches, overflowDirectWatches),
     poolConcurrency,
+    once: config.once,
   };
 }

@@ -33,7 +33,8 @@ export interface LoopHandlers {
  * index, resets it when it goes backwards, rate-limits wake-ups and backs off on errors.
  * `lane`: over HTTP/1.1, "held" sends the waiting queries on the connections kept for them;
  * "short" keeps them with the short requests (the probe pool's one detector, which must work
- * when no new connection can be had).
+ * when no new connection can be had). `index`: the data are already known as of this index (a
+ * snapshot): the first request is a blocking query from it.
  */
 export async function runBlockingLoop(
   client: ConsulGetter,
@@ -42,11 +43,11 @@ export async function runBlockingLoop(
   timing: LoopTiming,
   handlers: LoopHandlers,
   signal: AbortSignal,
-  lane: "held" | "short" = "held",
+  { lane = "held", index: known = 0 }: { lane?: "held" | "short"; index?: number } = {},
 ): Promise<void> {
   const clock = timing.clock ?? systemClock;
   const backoff = new Backoff({ baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
-  let index = 0;
+  let index = blocking ? known : 0;
   let lastStart = Number.NEGATIVE_INFINITY;
   let forceConsistent = false;
   while (!signal.aborted) {

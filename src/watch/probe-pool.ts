@@ -16,6 +16,11 @@ interface Member {
   readonly dependency: Dependency;
   /** The index of the data last published; -1 before the first fetch. */
   index: number;
+  /**
+   * The data came from a snapshot at `index`, a catalog-wide index: the service's own index is
+   * not known yet, and any own index up to it is data already published.
+   */
+  seeded: boolean;
 }
 
 /**
@@ -55,9 +60,10 @@ export class ProbePool {
     this.#backoff = new Backoff({ baseMs: timing.backoffBaseMs, maxMs: timing.backoffMaxMs });
   }
 
-  add(dependency: Dependency): void {
+  /** `seededAt`: the dependency's data were published from a snapshot at this index. */
+  add(dependency: Dependency, seededAt?: number): void {
     if (this.#members.has(dependency.key)) return;
-    this.#members.set(dependency.key, { dependency, index: -1 });
+    this.#members.set(dependency.key, seededAt === undefined ? { dependency, index: -1, seeded: false } : { dependency, index: seededAt, seeded: true });
     this.#detector ??= runBlockingLoop(
       this.client,
       () => ({ path: "/internal/ui/services", query: { dc: this.datacenter || undefined } }),
@@ -65,9 +71,11 @@ export class ProbePool {
       this.timing,
       { onResult: (response) => this.#detected(response), onError: (error, attempt) => this.handlers.onError(error, attempt) },
       this.#controller.signal,
-      "short",
+      { lane: "short" },
     );
-    this.#sweep();
+    // A seeded member needs no read now, unless the detector has already seen a later index: its
+    // first answer, or the next, tells whether it may have moved.
+    if (seededAt === undefined || (this.#summary && this.#summaryIndex > seededAt)) this.#sweep();
   }
 
   delete(key: string): void {
@@ -81,6 +89,8 @@ export class ProbePool {
     const next = fingerprints((response.body ?? []) as ServiceSummary[]);
     const previous = this.#summary;
     this.#summary = next;
+    // The first answer is the baseline: sweep unless every member's data are as of it already.
+    if (!previous && [...this.#members.values()].every((m) => m.seeded && m.index >= response.index)) return;
     if (previous) {
       const changed = changedServices(previous, next);
       const members = [...this.#members.values()].filter((m) => m.index >= 0 && changed.has(m.dependency.service ?? ""));
@@ -102,8 +112,9 @@ export class ProbePool {
     const { path, query, allowNotFound } = member.dependency.request();
     const response = await this.client.get(path, { query, signal: this.#controller.signal, timeoutMs: 30_000, allowNotFound });
     // Removed while in flight, or a concurrent fetch already published newer data.
-    if (this.#members.get(member.dependency.key) !== member || (member.index >= 0 && response.index < member.index)) return false;
+    if (this.#members.get(member.dependency.key) !== member || (member.index >= 0 && !member.seeded && response.index < member.index)) return false;
     member.index = response.index;
+    member.seeded = false;
     this.handlers.publish(member.dependency, response);
     return true;
   }
@@ -113,6 +124,12 @@ export class ProbePool {
       const probe = member.dependency.probe?.();
       if (!probe) return false;
       const answer = await this.client.get(probe.path, { query: probe.query, signal: this.#controller.signal, timeoutMs: 10_000 });
+      if (member.seeded && answer.index <= member.index) {
+        // Unchanged since the snapshot: from now on, the service's own index.
+        member.index = answer.index;
+        member.seeded = false;
+        return false;
+      }
       if (answer.index === member.index) return false;
     }
     return this.#fetch(member);
@@ -126,17 +143,28 @@ export class ProbePool {
     this.#sweeping = this.#runSweeps().finally(() => (this.#sweeping = undefined));
   }
 
+  /**
+   * Sweeps until no more are asked for. New members are read at full concurrency; the probes of
+   * known ones go a quarter as wide, and after a sweep the next waits as long as it took: under
+   * constant churn the sweep takes at most half of the agent's attention, and the fast path (what
+   * the summary shows changed) never queues behind it. At 5,000 services a sweep is thousands of
+   * probes; run flat out back to back, they slowed every change the fast path carries.
+   */
   async #runSweeps(): Promise<void> {
     const signal = this.#controller.signal;
     do {
       this.#again = false;
       const started = this.#clock.now();
       let fetched = 0;
-      const errors = await mapLimit([...this.#members.values()], this.concurrency, async (member) => {
+      const visit = async (member: Member) => {
         if (await this.#probeAndFetch(member)) fetched++;
-      });
+      };
+      const members = [...this.#members.values()];
+      const errors = await mapLimit(members.filter((m) => m.index < 0), this.concurrency, visit);
+      errors.push(...(await mapLimit(members.filter((m) => m.index >= 0), Math.max(1, this.concurrency >> 2), visit)));
       if (signal.aborted) return;
-      this.handlers.onSweep?.({ members: this.#members.size, fetched, ms: Math.round(this.#clock.now() - started) });
+      const ms = this.#clock.now() - started;
+      this.handlers.onSweep?.({ members: this.#members.size, fetched, ms: Math.round(ms) });
       if (errors.length > 0) {
         this.handlers.onError(errors[0], this.#backoff.attempt);
         this.#again = true;
@@ -144,6 +172,7 @@ export class ProbePool {
       } else {
         if (this.#backoff.attempt > 0) this.handlers.onSuccess();
         this.#backoff.succeeded();
+        if (this.#again && ms > 0 && !(await this.#clock.sleep(Math.min(ms, 10_000), signal))) return;
       }
     } while (this.#again && !signal.aborted);
   }

@@ -12,6 +12,7 @@ import { runBlockingLoop, type LoopTiming } from "./blocking-loop.js";
 import { InstanceOwners, instancesOf } from "./instance-owners.js";
 import { ProbePool } from "./probe-pool.js";
 import { shareUnchanged } from "./share-unchanged.js";
+import { readSnapshot, snapshotMinimum, worthASnapshot, type Snapshot } from "./snapshot.js";
 
 export interface WatcherOptions {
   readonly client: ConsulClient;
@@ -27,6 +28,8 @@ export interface WatcherOptions {
   readonly overflowDirectWatches: number;
   /** Requests in flight at once for one probe pool's sweep. */
   readonly poolConcurrency: number;
+  /** --once: a dependency whose first answer came from a snapshot is not watched after it. */
+  readonly once?: boolean;
   /** Called when a dependency's data is first known or changes. */
   readonly onChange: (key: string) => void;
   readonly metrics?: Metrics | undefined;
@@ -63,6 +66,7 @@ export class Watcher {
   /** Moved to a pool because the agent refused their connection; they go back after `#promotion`. */
   readonly #refused = new Set<string>();
   #promotion: Promise<void> | undefined;
+  readonly #seeding = new Set<Promise<void>>();
 
   constructor(private readonly options: WatcherOptions) {}
 
@@ -95,14 +99,62 @@ export class Watcher {
     for (const [key, entry] of this.#entries) {
       if (!wanted.has(key)) this.#stop(key, entry);
     }
+    const seedable = new Map<string, Dependency[]>();
     for (const [key, dependency] of wanted) {
-      if (!this.#entries.has(key)) this.#start(dependency);
+      if (this.#entries.has(key)) continue;
+      const entry: Entry = { dependency, hasData: false, data: undefined, index: 0 };
+      this.#entries.set(key, entry);
+      if (dependency.snapshotService === undefined) {
+        this.#begin(entry);
+        continue;
+      }
+      const group = seedable.get(dependency.datacenter) ?? [];
+      seedable.set(dependency.datacenter, group);
+      group.push(dependency);
+    }
+    for (const [datacenter, group] of seedable) {
+      if (group.length >= snapshotMinimum) {
+        const seeding = this.#seed(datacenter, group).finally(() => this.#seeding.delete(seeding));
+        this.#seeding.add(seeding);
+      }
+      else for (const dependency of group) this.#begin(this.#entries.get(dependency.key)!);
     }
   }
 
-  #start(dependency: Dependency): void {
-    const entry: Entry = { dependency, hasData: false, data: undefined, index: 0 };
-    this.#entries.set(dependency.key, entry);
+  /**
+   * Many new service watches at once (a template over the whole catalog): their first answers
+   * come from one snapshot of the catalog instead of a read each, and their watches start from
+   * its index. Any service the snapshot does not answer, or every one if it fails, reads as usual.
+   */
+  async #seed(datacenter: string, group: Dependency[]): Promise<void> {
+    const signal = this.#controller.signal;
+    const query = { dc: datacenter || undefined, stale: group[0]!.request().query["stale"] };
+    let snapshot: Snapshot | undefined;
+    try {
+      if (await worthASnapshot(this.options.client, query, group.length, signal)) {
+        const clock = this.options.timing.clock ?? systemClock;
+        const started = clock.now();
+        snapshot = await readSnapshot(this.options.client, datacenter, query, signal);
+        this.options.logger.debug("watch", "snapshot", { datacenter: datacenter || undefined, services: group.length, index: snapshot.index, ms: Math.round(clock.now() - started) });
+        if (query.stale && snapshot.lastContactMs > this.options.timing.maxStaleMs) snapshot = undefined;
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      this.options.logger.debug("watch", "no snapshot, reading each service", { datacenter: datacenter || undefined, error: error instanceof Error ? error.message : String(error) });
+    }
+    for (const dependency of group) {
+      const entry = this.#entries.get(dependency.key);
+      if (this.#closing || entry?.dependency !== dependency) continue;
+      const answer = snapshot?.answerFor(dependency.snapshotService!);
+      if (answer) this.#publish(dependency, answer);
+      if (answer && this.options.once) continue;
+      this.#begin(entry, answer && snapshot!.index);
+    }
+  }
+
+  /** Starts serving an entry: its own blocking query, or a pool's. `seededAt`: data known as of that index. */
+  #begin(entry: Entry, seededAt?: number): void {
+    const { dependency } = entry;
     if (dependency.probe && (this.#directWatches >= this.#directCap || this.#promotion)) {
       if (!this.#pooling && !this.#promotion) {
         this.#pooling = true;
@@ -113,15 +165,15 @@ export class Watcher {
       }
       // Refused connections lately: it gets its own query when the refused ones do.
       if (this.#promotion) this.#refused.add(dependency.key);
-      this.#pool(dependency.datacenter).add(dependency);
+      this.#pool(dependency.datacenter).add(dependency, seededAt);
       this.options.logger.debug("watch", "watching (pooled)", { dependency: dependency.description });
       return;
     }
-    this.#direct(entry);
+    this.#direct(entry, seededAt);
     this.options.logger.debug("watch", "watching", { dependency: dependency.description });
   }
 
-  #direct(entry: Entry): void {
+  #direct(entry: Entry, index = 0): void {
     const { dependency } = entry;
     entry.controller = new AbortController();
     this.#directWatches++;
@@ -135,6 +187,7 @@ export class Watcher {
         onError: (error) => this.#failed(entry, error),
       },
       entry.controller.signal,
+      { index },
     );
   }
 
@@ -151,7 +204,7 @@ export class Watcher {
     entry.loop = undefined;
     this.#directWatches--;
     this.#refused.add(dependency.key);
-    this.#pool(dependency.datacenter).add(dependency);
+    this.#pool(dependency.datacenter).add(dependency, entry.hasData ? entry.index : undefined);
     if (this.#promotion) return;
     const clock = this.options.timing.clock ?? systemClock;
     const afterMs = blockingTimeoutMs(this.options.timing.waitMs, 1_000);
@@ -171,7 +224,7 @@ export class Watcher {
       const entry = this.#entries.get(key);
       if (entry && !entry.controller && this.#directWatches < this.#directCap) {
         this.#pools.get(entry.dependency.datacenter)?.delete(key);
-        this.#direct(entry);
+        this.#direct(entry, entry.hasData ? entry.index : 0);
         promoted++;
       }
     }
@@ -275,6 +328,7 @@ export class Watcher {
         e.controller?.abort();
         return e.loop;
       });
+      await Promise.allSettled([...this.#seeding]);
       await Promise.allSettled([...loops, this.#promotion, ...[...this.#pools.values()].map((p) => p.close())]);
       this.#entries.clear();
     })();

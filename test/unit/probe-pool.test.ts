@@ -96,4 +96,27 @@ describe("ProbePool scheduling (injected clock)", () => {
     assert.deepEqual(errors, [0, 1, -1, 0], "the next failure counts from 0 again");
     await p.close();
   });
+
+  it("members seeded from a snapshot are not read at once; later they are fetched only if their own index passed the snapshot's", async () => {
+    const { clock, consul, indexes, requests, published, p, dep } = pool();
+    // The snapshot was taken at index 20: web's own index (5) is within it, db's moved since (26).
+    indexes.set("db", 26);
+    p.add(dep("web"), 20);
+    p.add(dep("db"), 20);
+    await clock.advance(0);
+    assert.deepEqual(requests, [], "no read before the detector answers");
+    consul.last().answer(20, [row("web", 1), row("db", 1)]);
+    await clock.advance(0);
+    assert.deepEqual(requests, [], "the detector's baseline is the snapshot's own index: nothing to sweep");
+    consul.last().answer(27, [row("web", 1), row("db", 1)]);
+    await clock.advance(0);
+    assert.deepEqual(requests.sort(), ["fetch db", "probe db", "probe web"]);
+    assert.deepEqual(published, ["db"], "web's data stand; db moved after the snapshot");
+    // From now on web is compared by its own index.
+    requests.length = 0;
+    consul.last().answer(28, [row("web", 1), row("db", 1)]);
+    await clock.advance(0);
+    assert.deepEqual(requests.sort(), ["probe db", "probe web"]);
+    await p.close();
+  });
 });
