@@ -70,34 +70,26 @@ async function floor(consul: ConsulAgent, transport: Transport, service: string)
 }
 
 /**
- * The first render's floor: a bare Node process that makes the same reads (the service list, then
- * every service's healthy instances, all at once: HTTP/1.1 keep-alive for http, HTTP/2 sessions of
- * 200 streams for https), writes the same lines to a file and exits. Timed from spawn to exit.
+ * The first render's floor: a bare Node process that makes the reads consulate makes before its
+ * first file (the service list, then one snapshot of the catalog, `/v1/internal/ui/nodes`), writes
+ * the same lines to a file and exits. Timed from spawn to exit.
  */
 const bareFirstRender = `
 import http from "node:http";
-import http2 from "node:http2";
+import https from "node:https";
 import { readFileSync, writeFileSync } from "node:fs";
 const origin = new URL(process.env.ORIGIN);
 const ca = process.env.CA ? readFileSync(process.env.CA) : undefined;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 180 });
-const sessions = [];
-function get(path, i) {
-  if (origin.protocol === "http:") return new Promise((resolve, reject) => http.get({ host: origin.hostname, port: origin.port, path, agent }, (res) => {
-    const c = []; res.on("data", (d) => c.push(d)); res.on("end", () => resolve(JSON.parse(Buffer.concat(c).toString())));
-  }).on("error", reject));
-  const n = Math.floor(i / 200);
-  sessions[n] ??= http2.connect(origin.href, { ca });
-  return new Promise((resolve, reject) => {
-    const s = sessions[n].request({ ":path": path }); const c = [];
-    s.on("data", (d) => c.push(d)); s.on("end", () => resolve(JSON.parse(Buffer.concat(c).toString()))); s.on("error", reject);
-  });
+const get = (path) => new Promise((resolve, reject) => (origin.protocol === "https:" ? https : http).get(origin.href.replace(/\\/$/, "") + path, { ca }, (res) => {
+  const c = []; res.on("data", (d) => c.push(d)); res.on("end", () => resolve(JSON.parse(Buffer.concat(c).toString())));
+}).on("error", reject));
+const names = Object.keys(await get("/v1/catalog/services")).filter((n) => n.startsWith("svc-")).sort();
+const byName = new Map();
+for (const node of await get("/v1/internal/ui/nodes")) for (const s of node.Services ?? []) {
+  if (!byName.has(s.Service)) byName.set(s.Service, []);
+  byName.get(s.Service).push("  server " + s.ID + " " + (s.Address || node.Address) + ":" + s.Port + "\\n");
 }
-const names = Object.keys(await get("/v1/catalog/services", 0)).filter((n) => n.startsWith("svc-")).sort();
-const lists = await Promise.all(names.map((n, i) => get("/v1/health/service/" + n + "?passing", i)));
-writeFileSync(process.env.OUT, names.map((n, i) => "backend " + n + "\\n" + lists[i].map((e) => "  server " + e.Service.ID + " " + (e.Service.Address || e.Node.Address) + ":" + e.Service.Port + "\\n").join("")).join(""));
-for (const s of sessions) s.close();
-agent.destroy();
+writeFileSync(process.env.OUT, names.map((n) => "backend " + n + "\\n" + byName.get(n).sort().join("")).join(""));
 `;
 
 async function floorFirstRender(transport: Transport, out: string, services: number): Promise<number> {
@@ -189,6 +181,6 @@ Machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${Math.round(totalmem()
 |---|---|---|---|
 ${rows.join("\n")}
 
-**Where the milliseconds of a change go.** "Of which" is consulate's own account (its \`rendered\` log line: \`renderMs\`, \`writeMs\`, \`sinceChangeMs\` from the answer that changed the data to the file in place); the rest of a change's time is the agent's wake-up (the floor) and the benchmark noticing the renamed file and reading it. Profiling the change path (2026-11-30) found, and this version removed: every file call of the staging was an asynchronous thread-pool round trip, ≈ 1 ms each on this busy 2-core machine (stat, read back, open, write, chmod, fsync, close, rename, unlink: 4.7 ms), now synchronous calls with the last written contents kept in memory (the fsync itself, ≈ 1.3 ms, stays: the file must be whole on disk before it is renamed, as consul-template does); every render re-ran the whole template, now each \`#each\` item's output is kept while its data are the same objects, so a change costs the service that changed (5,000 × 5: 74 ms → 4 ms warm); the kept outputs are flattened once, or writing a 1 MB string built from 25,000 pieces cost 3–8 ms; and the \`consul\` package's request stack on every answer, now one node:http(s)/http2 request and one JSON.parse. The bare first render is the same reads from a plain Node script that writes the same lines: what is left above it is loading consulate (Handlebars, commander: ≈ 140 ms) and, at 5,000 services, the per-answer work of 5,000 watches (each answer is normalised, checked for unsafe values and compared; each watch then holds its blocking query).`;
+**Where the milliseconds of a change go.** "Of which" is consulate's own account (its \`rendered\` log line: \`renderMs\`, \`writeMs\`, \`sinceChangeMs\` from the answer that changed the data to the file in place); the rest of a change's time is the agent's wake-up (the floor) and the benchmark noticing the renamed file and reading it. Profiling the change path (2026-11-30) found, and this version removed: every file call of the staging was an asynchronous thread-pool round trip, ≈ 1 ms each on this busy 2-core machine (stat, read back, open, write, chmod, fsync, close, rename, unlink: 4.7 ms), now synchronous calls with the last written contents kept in memory (the fsync itself, ≈ 1.3 ms, stays: the file must be whole on disk before it is renamed, as consul-template does); every render re-ran the whole template, now each \`#each\` item's output is kept while its data are the same objects, so a change costs the service that changed (5,000 × 5: 74 ms → 4 ms warm); the kept outputs are flattened once, or writing a 1 MB string built from 25,000 pieces cost 3–8 ms; and the \`consul\` package's request stack on every answer, now one node:http(s)/http2 request and one JSON.parse. The first render starts from one snapshot of the catalog (\`/v1/internal/ui/nodes\`, see the README's "Scale"), not one read per service; the bare first render is a plain Node script making the same reads (the service list, the snapshot) and writing the same lines. What is left above it is loading consulate (≈ 100 ms), checking and normalising every instance, rendering the template, and, at the same time, starting every service's blocking query from the snapshot's index.`;
 console.log(body);
 if (!quick) await writeResults("transport", body);
