@@ -92,8 +92,9 @@ describe("consulate render restarted over many services", () => {
     }
     await using second = new CliProcess(["render", "--consul", consul.address, "-t", `${source}:${dir.file("b.cfg")}`]);
     await waitForFile(dir.file("b.cfg"), complete, 10_000);
+    // The agent's limit is met once the watches start their blocking queries (else this test proves nothing).
+    await second.waitForLog((l) => l.msg.startsWith("the agent refuses new connections"), 10_000);
     assert.ok(!second.logs().some((l) => l.msg === "waiting for Consul, retrying with backoff"), "the refusals are not taken for an agent that is down");
-    assert.ok(second.logs().some((l) => l.msg.startsWith("the agent refuses new connections")), "the agent's limit was met (else this test proves nothing)");
     // Every service is still watched: a change to any of them reaches the file.
     for (const n of [names[0]!, names.at(-1)!]) await consul.registerService({ ID: `${n}-2`, Name: n, Port: 7001 });
     await waitForFile(dir.file("b.cfg"), (c) => c.includes(`${names[0]}-2 `) && c.includes(`${names.at(-1)}-2 `), 10_000);
