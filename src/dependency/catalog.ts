@@ -28,6 +28,9 @@ export class CatalogServicesDependency implements Dependency<CatalogService[]> {
       .map(([Name, tags]) => ({ Name, Tags: [...new Set(tags ?? [])].sort(compareStrings) }))
       .sort((a, b) => compareStrings(a.Name, b.Name));
   }
+  servicesListed(data: unknown): number {
+    return Array.isArray(data) ? data.length : 0;
+  }
 }
 
 export interface CatalogNode {

@@ -31,6 +31,8 @@ export interface Dependency<T = unknown> {
    * snapshot of the whole catalog can stand in for (watch/snapshot.ts).
    */
   readonly snapshotService?: string | undefined;
+  /** Set on the list of a datacenter's services: how many services its data name. */
+  servicesListed?(data: unknown): number;
   /** Datacenter the dependency reads from ("" = the agent's). */
   readonly datacenter: string;
 }
@@ -49,7 +51,8 @@ export function baseQuery(datacenter: string, defaults: QueryDefaults): Query {
 export function dependencyKey(kind: string, arg: string, options: Record<string, string | undefined> = {}): string {
   const parts = Object.entries(options)
     .filter(([, v]) => v !== undefined && v !== "")
-    .sort(([a], [b]) => a.localeCompare(b))
+    // Option names are ASCII: code-unit order, without localeCompare's collation cost.
+    .sort(([a], [b]) => compareStrings(a, b))
     .map(([k, v]) => `${k}=${v}`);
   return `${kind}(${[arg, ...parts].join("|")})`;
 }

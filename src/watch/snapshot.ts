@@ -43,13 +43,16 @@ export const snapshotMinimum = 16;
 
 /**
  * Whether `wanted` services are worth one read of the whole catalog: the snapshot's cost follows
- * the catalog's size, the reads it replaces follow `wanted`. One cheap read of the service list
- * (`/v1/catalog/services`) tells the size.
+ * the catalog's size, the reads it replaces follow `wanted`. The size is `known` (a template's
+ * list of services, already watched) or one read of that list (`/v1/catalog/services`).
  */
-export async function worthASnapshot(client: ConsulGetter, query: Query, wanted: number, signal: AbortSignal): Promise<boolean> {
+export async function worthASnapshot(client: ConsulGetter, query: Query, wanted: number, known: number | undefined, signal: AbortSignal): Promise<boolean> {
   if (wanted < snapshotMinimum) return false;
-  const { body } = await client.get<Record<string, unknown> | null>("/catalog/services", { query, signal, timeoutMs: 10_000 });
-  const total = body && typeof body === "object" ? Object.keys(body).length : 0;
+  let total = known;
+  if (total === undefined) {
+    const { body } = await client.get<Record<string, unknown> | null>("/catalog/services", { query, signal, timeoutMs: 10_000 });
+    total = body && typeof body === "object" ? Object.keys(body).length : 0;
+  }
   return wanted * 4 >= total;
 }
 

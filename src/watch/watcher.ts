@@ -131,7 +131,7 @@ export class Watcher {
     const query = { dc: datacenter || undefined, stale: group[0]!.request().query["stale"] };
     let snapshot: Snapshot | undefined;
     try {
-      if (await worthASnapshot(this.options.client, query, group.length, signal)) {
+      if (await worthASnapshot(this.options.client, query, group.length, this.#servicesListed(datacenter), signal)) {
         const clock = this.options.timing.clock ?? systemClock;
         const started = clock.now();
         snapshot = await readSnapshot(this.options.client, datacenter, query, signal);
@@ -150,6 +150,14 @@ export class Watcher {
       if (answer && this.options.once) continue;
       this.#begin(entry, answer && snapshot!.index);
     }
+  }
+
+  /** How many services the datacenter's list names, when a template watches that list. */
+  #servicesListed(datacenter: string): number | undefined {
+    for (const { dependency, hasData, data } of this.#entries.values()) {
+      if (hasData && dependency.datacenter === datacenter && dependency.servicesListed) return dependency.servicesListed(data);
+    }
+    return undefined;
   }
 
   /** Starts serving an entry: its own blocking query, or a pool's. `seededAt`: data known as of that index. */
