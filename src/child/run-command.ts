@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync, fstatSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
 
 /** The one module that imports `execa` (on first use: a renderer without commands never loads it). */
 
@@ -83,6 +82,8 @@ function readTail(path: string): string {
  */
 export async function runCommand(command: string, { timeoutMs, env, signal, killGraceMs = 2_000 }: RunCommandOptions): Promise<CommandResult> {
   const started = performance.now();
+  // Unguessable in a shared /tmp; node:crypto is loaded here, not at start-up (≈ 20 ms).
+  const { randomBytes } = await import("node:crypto");
   const path = join(tmpdir(), `consulate-command-${randomBytes(6).toString("hex")}.log`);
   // Created first, private (command output may hold secrets), and only then opened by the child.
   closeSync(openSync(path, "wx", 0o600));

@@ -5,7 +5,8 @@
  * calls, writes) need.
  */
 import http from "node:http";
-import https from "node:https";
+import type * as Https from "node:https";
+import { createRequire } from "node:module";
 import type { ConsulAddress } from "./address.js";
 import type { ResolvedTls } from "./tls.js";
 import type { RawAnswer } from "./wire.js";
@@ -16,11 +17,15 @@ export function splitBudget(maxConnections: number): { short: number; held: numb
   return { short, held: maxConnections - short };
 }
 
+// node:https brings TLS and crypto with it (≈ 40 ms at start-up): only an https:// agent needs it.
+const loadHttps = (): typeof Https => createRequire(import.meta.url)("node:https") as typeof Https;
+
 export class Http1Pool {
   /** Short requests: reads that answer at once, and the `consul` package's writes. */
   readonly agent: http.Agent;
   readonly #held: http.Agent;
   readonly #secure: boolean;
+  readonly #transport: typeof http | typeof Https;
 
   constructor(
     private readonly address: ConsulAddress,
@@ -28,9 +33,11 @@ export class Http1Pool {
     maxConnections: number,
   ) {
     this.#secure = address.protocol === "https:";
+    const https = this.#secure ? loadHttps() : undefined;
+    this.#transport = https ?? http;
     const make = (sockets: number) => {
       const pool = { keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets, scheduling: "lifo" as const };
-      return this.#secure
+      return https
         ? new https.Agent({ ...pool, ca: tls?.ca as Buffer[] | undefined, cert: tls?.cert, key: tls?.key, servername: tls?.serverName, rejectUnauthorized: !tls?.skipVerify })
         : new http.Agent(pool);
     };
@@ -54,7 +61,7 @@ export class Http1Pool {
   get(target: string, headers: Record<string, string>, signal: AbortSignal | undefined, timeoutMs: number, held = false): Promise<RawAnswer> {
     return new Promise((resolve, reject) => {
       const agent = held ? this.#held : this.agent;
-      const request = (this.#secure ? https : http).request({ host: this.address.host, port: this.address.port, path: target, headers, agent, signal });
+      const request = this.#transport.request({ host: this.address.host, port: this.address.port, path: target, headers, agent, signal });
       let timedOut: Error | undefined;
       const timer = timeoutMs > 0 ? setTimeout(() => request.destroy((timedOut = Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: "ETIMEDOUT" }))), timeoutMs) : undefined;
       request.once("error", (error: NodeJS.ErrnoException) => {

@@ -5,8 +5,14 @@
  * (`http_max_conns_per_client`, 200), not streams; Go's server allows 250 streams a connection,
  * so each session carries at most `streamsPerSession` and another opens past that.
  */
-import http2 from "node:http2";
+import { createRequire } from "node:module";
+import type * as http2 from "node:http2";
 import type { ResolvedTls } from "./tls.js";
+
+// node:http2 brings TLS and crypto with it (≈ 40 ms at start-up): loaded on the first session,
+// so a plain-HTTP renderer never pays for it.
+let loaded: typeof http2 | undefined;
+const h2 = (): typeof http2 => (loaded ??= createRequire(import.meta.url)("node:http2") as typeof http2);
 
 export const streamsPerSession = 200;
 
@@ -51,7 +57,7 @@ export class Http2Pool {
   #session(): Session {
     for (const s of this.#sessions) if (s.active < this.#limit(s) && !s.session.closed && !s.session.destroyed) return s;
     const tls = this.tls;
-    const session = http2.connect(this.origin, {
+    const session = h2().connect(this.origin, {
       ca: tls?.ca as Buffer[] | undefined,
       cert: tls?.cert,
       key: tls?.key,
@@ -111,7 +117,7 @@ export class Http2Pool {
       const onAbort = () => stop(signal?.reason instanceof Error ? signal.reason : new H2TransportError("aborted", "ABORT_ERR"));
       const stop = (error: Error) => {
         cleanup();
-        stream.close(http2.constants.NGHTTP2_CANCEL);
+        stream.close(h2().constants.NGHTTP2_CANCEL);
         reject(error);
       };
       const cleanup = () => {
@@ -134,7 +140,7 @@ export class Http2Pool {
       });
       stream.on("close", () => {
         // Closed before "end" (RST_STREAM, session gone): reject unless already settled.
-        if (stream.rstCode && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+        if (stream.rstCode && stream.rstCode !== h2().constants.NGHTTP2_NO_ERROR) {
           cleanup();
           reject(new H2TransportError(`stream reset (${stream.rstCode})`, "ERR_HTTP2_STREAM_ERROR"));
         }
