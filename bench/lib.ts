@@ -57,20 +57,50 @@ export async function addInstance(consul: ConsulAgent, service: string, id: stri
 
 /**
  * `repetitions` times: add an instance to the service `serviceFor(i)` names, and time it until
- * the rendered file lists it (ms each). 200 ms apart, so each change stands alone.
+ * the rendered file lists it (ms each). `pauseMs` apart (200 by default), so each change stands alone.
  */
-export async function changeLatencies(consul: ConsulAgent, out: string, repetitions: number, serviceFor: (i: number) => string): Promise<number[]> {
+export async function changeLatencies(
+  consul: ConsulAgent,
+  out: string,
+  repetitions: number,
+  serviceFor: (i: number) => string,
+  { idPrefix = "added", portBase = 32000, pauseMs = 200 }: { idPrefix?: string; portBase?: number; pauseMs?: number } = {},
+): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < repetitions; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    const id = `added-${i}`;
+    await new Promise((r) => setTimeout(r, pauseMs));
+    const id = `${idPrefix}-${i}`;
     const written = whenFile(out, (c) => c.includes(`${id} `));
     const t0 = performance.now();
-    await addInstance(consul, serviceFor(i), id, 32000 + i);
+    await addInstance(consul, serviceFor(i), id, portBase + i);
     samples.push((await written) - t0);
   }
   return samples;
 }
+
+/**
+ * A bare Node script (for \`node --input-type=module -e\`) that makes the reads consulate makes
+ * for a first render over every service: the service list, then one snapshot of the catalog
+ * (\`/v1/internal/ui/nodes\`); it writes the same lines as the benchmarks' template to $OUT.
+ * $ORIGIN is the agent (http or https, with $CA).
+ */
+export const bareSnapshotRender = `
+import http from "node:http";
+import https from "node:https";
+import { readFileSync, writeFileSync } from "node:fs";
+const origin = new URL(process.env.ORIGIN);
+const ca = process.env.CA ? readFileSync(process.env.CA) : undefined;
+const get = (path) => new Promise((resolve, reject) => (origin.protocol === "https:" ? https : http).get(origin.href.replace(/\\/$/, "") + path, { ca }, (res) => {
+  const c = []; res.on("data", (d) => c.push(d)); res.on("end", () => resolve(JSON.parse(Buffer.concat(c).toString())));
+}).on("error", reject));
+const names = Object.keys(await get("/v1/catalog/services")).filter((n) => n.startsWith("svc-")).sort();
+const byName = new Map();
+for (const node of await get("/v1/internal/ui/nodes")) for (const s of node.Services ?? []) {
+  if (!byName.has(s.Service)) byName.set(s.Service, []);
+  byName.get(s.Service).push("  server " + s.ID + " " + (s.Address || node.Address) + ":" + s.Port + "\\n");
+}
+writeFileSync(process.env.OUT, names.map((n) => "backend " + n + "\\n" + byName.get(n).sort().join("")).join(""));
+`;
 
 /** Resolves (with performance.now()) when `path` holds contents matching `predicate`. */
 export function whenFile(path: string, predicate: (contents: string) => boolean, timeoutMs = 30_000): Promise<number> {

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
+import { addInstance, bareSnapshotRender, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -78,15 +78,7 @@ async function safeWriteFloor(consul: ConsulAgent): Promise<number[]> {
   const out = join(work, "bare.cfg");
   const child = spawn(process.execPath, ["--input-type=module", "-e", bareWatch], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ORIGIN: consul.url, OUT: out } });
   await whenFile(out, (c) => c.includes("floor-0 "));
-  const samples: number[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const id = `floor-w${i}`;
-    const written = whenFile(out, (c) => c.includes(`${id} `));
-    const start = performance.now();
-    await addInstance(consul, "floor", id, 32000 + i);
-    samples.push((await written) - start);
-  }
+  const samples = await changeLatencies(consul, out, repetitions, () => "floor", { idPrefix: "floor-w", portBase: 32000, pauseMs: 100 });
   child.kill();
   return samples;
 }
@@ -97,15 +89,7 @@ async function oneTemplate(consul: ConsulAgent): Promise<number[]> {
   await writeFile(source, '{{#each (service "floor")}}{{ID}} {{Port}}\n{{/each}}');
   const render = startRender(["--consul", consul.address, "-t", `${source}:${out}`]);
   await whenFile(out, (c) => c.includes("floor-0 "));
-  const samples: number[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const id = `floor-t${i}`;
-    const written = whenFile(out, (c) => c.includes(`${id} `));
-    const start = performance.now();
-    await addInstance(consul, "floor", id, 31000 + i);
-    samples.push((await written) - start);
-  }
+  const samples = await changeLatencies(consul, out, repetitions, () => "floor", { idPrefix: "floor-t", portBase: 31000, pauseMs: 100 });
   await render.stop();
   return samples;
 }
@@ -123,24 +107,7 @@ function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process
   });
 }
 
-/**
- * The floor of a --once run: a bare Node script that makes the reads consulate makes for it (the
- * service list, then one snapshot of the catalog) and writes the same lines.
- */
-const bareOnce = `
-import http from "node:http";
-const origin = process.env.ORIGIN;
-const get = (path) => new Promise((resolve, reject) => http.get(origin + path, (res) => {
-  const c = []; res.on("data", (d) => c.push(d)); res.on("end", () => resolve(JSON.parse(Buffer.concat(c).toString())));
-}).on("error", reject));
-const names = Object.keys(await get("/v1/catalog/services")).filter((n) => n.startsWith("svc-")).sort();
-const byName = new Map();
-for (const node of await get("/v1/internal/ui/nodes")) for (const s of node.Services ?? []) {
-  if (!byName.has(s.Service)) byName.set(s.Service, []);
-  byName.get(s.Service).push("  server " + s.ID + " " + (s.Address || node.Address) + ":" + s.Port + "\\n");
-}
-(await import("node:fs")).writeFileSync(process.env.OUT, names.map((n) => "backend " + n + "\\n" + byName.get(n).sort().join("")).join(""));
-`;
+// The floor of a --once run is \`bareSnapshotRender\` (lib.ts): the reads consulate makes for it.
 
 async function once(services: number) {
   await using consul = await ConsulAgent.create();
@@ -148,7 +115,7 @@ async function once(services: number) {
   const source = join(work, "scale.hbs");
   const out = join(work, `once-${services}.cfg`);
   await writeFile(source, scaleTemplate);
-  const floor = await timed(process.execPath, ["--input-type=module", "-e", bareOnce], { ...process.env, ORIGIN: consul.url, OUT: `${out}.floor` });
+  const floor = await timed(process.execPath, ["--input-type=module", "-e", bareSnapshotRender], { ...process.env, ORIGIN: consul.url, OUT: `${out}.floor` });
   const result = await timed(cli, ["render", "--once", "--log-level", "warn", "--consul", consul.address, "-t", `${source}:${out}`]);
   const rendered = (await readFile(out, "utf8")).split("\n").filter((l) => l.includes("server svc-")).length;
   if (rendered !== services * 5) throw new Error(`--once rendered ${rendered} instances, expected ${services * 5}: ${result.stderr}`);

@@ -13,7 +13,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { makeCerts } from "../test/helpers/certs.js";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, changeLatencies, cli, connectionsTo, jsonLines, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
+import { addInstance, bareSnapshotRender, changeLatencies, cli, connectionsTo, jsonLines, loadCatalog, machine, median, percentile, rssKiB, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -69,32 +69,9 @@ async function floor(consul: ConsulAgent, transport: Transport, service: string)
   return samples;
 }
 
-/**
- * The first render's floor: a bare Node process that makes the reads consulate makes before its
- * first file (the service list, then one snapshot of the catalog, `/v1/internal/ui/nodes`), writes
- * the same lines to a file and exits. Timed from spawn to exit.
- */
-const bareFirstRender = `
-import http from "node:http";
-import https from "node:https";
-import { readFileSync, writeFileSync } from "node:fs";
-const origin = new URL(process.env.ORIGIN);
-const ca = process.env.CA ? readFileSync(process.env.CA) : undefined;
-const get = (path) => new Promise((resolve, reject) => (origin.protocol === "https:" ? https : http).get(origin.href.replace(/\\/$/, "") + path, { ca }, (res) => {
-  const c = []; res.on("data", (d) => c.push(d)); res.on("end", () => resolve(JSON.parse(Buffer.concat(c).toString())));
-}).on("error", reject));
-const names = Object.keys(await get("/v1/catalog/services")).filter((n) => n.startsWith("svc-")).sort();
-const byName = new Map();
-for (const node of await get("/v1/internal/ui/nodes")) for (const s of node.Services ?? []) {
-  if (!byName.has(s.Service)) byName.set(s.Service, []);
-  byName.get(s.Service).push("  server " + s.ID + " " + (s.Address || node.Address) + ":" + s.Port + "\\n");
-}
-writeFileSync(process.env.OUT, names.map((n) => "backend " + n + "\\n" + byName.get(n).sort().join("")).join(""));
-`;
-
 async function floorFirstRender(transport: Transport, out: string, services: number): Promise<number> {
   const start = performance.now();
-  const child = spawn(process.execPath, ["--input-type=module", "-e", bareFirstRender], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...transport.floorEnv, OUT: out } });
+  const child = spawn(process.execPath, ["--input-type=module", "-e", bareSnapshotRender], { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, ...transport.floorEnv, OUT: out } });
   const code = await new Promise((r) => child.once("exit", r));
   if (code !== 0 || !(await readFile(out, "utf8")).includes(`svc-${services - 1}-4 `)) throw new Error(`the bare first render failed (exit ${String(code)})`);
   return performance.now() - start;
