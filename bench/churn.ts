@@ -105,7 +105,7 @@ async function scenario(label: string, extra: string[]): Promise<string> {
 }
 
 const rows = [
-  await scenario(`probe pool (--max-connections 40: ${services} services, 16 direct, the rest pooled)`, ["--max-connections", "40"]),
+  await scenario(`probe pool (--max-connections 40: ${services} services, 27 direct, the rest pooled)`, ["--max-connections", "40"]),
   await scenario("--max-connections 180 (every service a direct blocking query)", ["--max-connections", "180"]),
 ];
 await rm(work, { recursive: true, force: true });
