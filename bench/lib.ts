@@ -102,6 +102,28 @@ for (const node of await get("/v1/internal/ui/nodes")) for (const s of node.Serv
 writeFileSync(process.env.OUT, names.map((n) => "backend " + n + "\\n" + byName.get(n).sort().join("")).join(""));
 `;
 
+/**
+ * `count` times: a bare blocking query on `path` (a fetch, as a plain script would make it), woken
+ * by `change(i)`; ms from the change to the whole answer read.
+ */
+export async function wakeLatencies(consul: ConsulAgent, path: string, count: number, change: (i: number) => Promise<void>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const first = await fetch(`${consul.url}/v1${path}`);
+    const index = first.headers.get("x-consul-index");
+    await first.arrayBuffer();
+    const answered = fetch(`${consul.url}/v1${path}?index=${index}&wait=30s`).then(async (r) => {
+      await r.arrayBuffer();
+      return performance.now();
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const start = performance.now();
+    await change(i);
+    samples.push((await answered) - start);
+  }
+  return samples;
+}
+
 /** Resolves (with performance.now()) when `path` holds contents matching `predicate`. */
 export function whenFile(path: string, predicate: (contents: string) => boolean, timeoutMs = 30_000): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { ConsulAgent } from "../test/helpers/consul-agent.js";
-import { addInstance, bareSnapshotRender, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, whenFile, writeResults } from "./lib.js";
+import { addInstance, bareSnapshotRender, changeLatencies, cli, connectionsTo, loadCatalog, machine, median, percentile, wakeLatencies, whenFile, writeResults } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
 const repetitions = quick ? 5 : 20;
@@ -31,24 +31,8 @@ function startRender(args: string[]) {
   };
 }
 
-/** The floor: a bare blocking query answering a registration, over one kept-alive connection. */
-async function rawFloor(consul: ConsulAgent): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < repetitions; i++) {
-    const first = await fetch(`${consul.url}/v1/health/service/floor`);
-    const index = first.headers.get("x-consul-index");
-    await first.arrayBuffer();
-    const answered = fetch(`${consul.url}/v1/health/service/floor?index=${index}&wait=30s`).then(async (r) => {
-      await r.arrayBuffer();
-      return performance.now();
-    });
-    await new Promise((r) => setTimeout(r, 50));
-    const start = performance.now();
-    await addInstance(consul, "floor", `floor-r${i}`, 30000 + i);
-    samples.push((await answered) - start);
-  }
-  return samples;
-}
+/** The floor: a bare blocking query answering a registration. */
+const rawFloor = (consul: ConsulAgent) => wakeLatencies(consul, "/health/service/floor", repetitions, (i) => addInstance(consul, "floor", `floor-r${i}`, 30000 + i));
 
 /**
  * The same floor plus a safe write: a bare script whose blocking query, on each answer, writes
@@ -125,23 +109,8 @@ async function once(services: number) {
 }
 
 /** The pool's floor at this scale: a bare blocking query on its change detector (the catalog summary) answering a registration. */
-async function detectorFloor(consul: ConsulAgent): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < Math.min(repetitions, 10); i++) {
-    const first = await fetch(`${consul.url}/v1/internal/ui/services`);
-    const index = first.headers.get("x-consul-index");
-    await first.arrayBuffer();
-    const answered = fetch(`${consul.url}/v1/internal/ui/services?index=${index}&wait=30s`).then(async (r) => {
-      await r.json();
-      return performance.now();
-    });
-    await new Promise((r) => setTimeout(r, 50));
-    const start = performance.now();
-    await addInstance(consul, `svc-${i}`, `detector-${i}`, 33000 + i);
-    samples.push((await answered) - start);
-  }
-  return samples;
-}
+const detectorFloor = (consul: ConsulAgent) =>
+  wakeLatencies(consul, "/internal/ui/services", Math.min(repetitions, 10), (i) => addInstance(consul, `svc-${i}`, `detector-${i}`, 33000 + i));
 
 async function watchScale(services: number) {
   await using consul = await ConsulAgent.create();

@@ -127,8 +127,10 @@ export class ConsulClient {
     refuseFilteredAnswer(res.headers, where);
     const meta = { index: readIndex(res.headers), statusCode: res.status, lastContactMs: readHeaderNumber(res.headers, "x-consul-lastcontact") };
     if (res.status === 404 && options.allowNotFound) return { body: undefined as T, ...meta };
-    if (res.status === 429) throw new ConnectionLimitError(`${where}: HTTP 429 ${res.text.trim().split("\n")[0] ?? ""}`.trim(), 429);
-    if (res.status >= 400) throw new ConsulRequestError(`${where}: HTTP ${res.status} ${res.text.trim().split("\n")[0] ?? ""}`.trim(), res.status);
+    if (res.status >= 400) {
+      const message = `${where}: HTTP ${res.status} ${res.text.trim().split("\n")[0] ?? ""}`.trim();
+      throw res.status === 429 ? new ConnectionLimitError(message, 429) : new ConsulRequestError(message, res.status);
+    }
     const type = readHeader(res.headers, "content-type") ?? "";
     let body: unknown = res.text;
     if (type.includes("json") && res.text) {

@@ -63,9 +63,6 @@ export function createLogger({ level, format, destination = process.stderr }: Lo
   return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
 }
 
-/** A logger that drops everything (library use, tests that do not read logs). */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export interface RecentEvent {
   readonly time: string;
   readonly level: LogLevel;

@@ -33,7 +33,7 @@ export function watchSettings(config: ResolvedRenderConfig, multiplexed: boolean
       clock,
     },
     maxDirectWatches,
-    overflowDirectWatches: Math.min(maxDirectWatches, overflowDirectWatches),
+    overflowDirectWatches,
     poolConcurrency,
     once: config.once,
   };

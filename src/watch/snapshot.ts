@@ -38,7 +38,7 @@ export interface Snapshot {
   answerFor(service: string): ConsulResponse<unknown> | undefined;
 }
 
-/** A snapshot is worth it when the services wanted are many and a good part of the catalog. */
+/** Fewer new service watches than this read one by one, without asking whether a snapshot pays. */
 export const snapshotMinimum = 16;
 
 /**
@@ -47,7 +47,6 @@ export const snapshotMinimum = 16;
  * list of services, already watched) or one read of that list (`/v1/catalog/services`).
  */
 export async function worthASnapshot(client: ConsulGetter, query: Query, wanted: number, known: number | undefined, signal: AbortSignal): Promise<boolean> {
-  if (wanted < snapshotMinimum) return false;
   let total = known;
   if (total === undefined) {
     const { body } = await client.get<Record<string, unknown> | null>("/catalog/services", { query, signal, timeoutMs: 10_000 });
@@ -66,14 +65,22 @@ export async function readSnapshot(client: ConsulGetter, datacenter: string, que
   for (const node of nodes) {
     const { Services: services, Checks: checks, ...rest } = node;
     const head = { ID: rest.ID, Node: rest.Node, Address: rest.Address, Datacenter: dc, TaggedAddresses: rest.TaggedAddresses ?? null, Meta: rest.Meta ?? null };
-    const all = (checks ?? []).filter((c) => c && typeof c.ServiceID === "string");
-    const nodeChecks = all.filter((c) => c.ServiceID === "");
+    // Grouped once per node: a node with thousands of services has thousands of checks too.
+    const checksOf = new Map<string, object[]>();
+    for (const check of checks ?? []) {
+      if (!check || typeof check.ServiceID !== "string") continue;
+      const list = checksOf.get(check.ServiceID);
+      if (list) list.push(check);
+      else checksOf.set(check.ServiceID, [check]);
+    }
+    const nodeChecks = checksOf.get("") ?? [];
     for (const service of services ?? []) {
       if (!service || typeof service.Service !== "string") continue;
       const name = service.Service.toLowerCase();
       let list = byName.get(name);
       if (!list) byName.set(name, (list = []));
-      list.push({ Node: head, Service: service, Checks: [...nodeChecks, ...all.filter((c) => c.ServiceID !== "" && c.ServiceID === service.ID)] });
+      const own = service.ID === "" ? [] : (checksOf.get(service.ID) ?? []);
+      list.push({ Node: head, Service: service, Checks: [...nodeChecks, ...own] });
     }
   }
   return {

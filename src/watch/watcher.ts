@@ -128,15 +128,18 @@ export class Watcher {
    */
   async #seed(datacenter: string, group: Dependency[]): Promise<void> {
     const signal = this.#controller.signal;
-    const query = { dc: datacenter || undefined, stale: group[0]!.request().query["stale"] };
+    // Every dependency of the group asks the same datacenter with the same consistency.
+    const { dc, stale } = group[0]!.request().query;
+    const query = { dc, stale };
     let snapshot: Snapshot | undefined;
     try {
       if (await worthASnapshot(this.options.client, query, group.length, this.#servicesListed(datacenter), signal)) {
         const clock = this.options.timing.clock ?? systemClock;
         const started = clock.now();
-        snapshot = await readSnapshot(this.options.client, datacenter, query, signal);
-        this.options.logger.debug("watch", "snapshot", { datacenter: datacenter || undefined, services: group.length, index: snapshot.index, ms: Math.round(clock.now() - started) });
-        if (query.stale && snapshot.lastContactMs > this.options.timing.maxStaleMs) snapshot = undefined;
+        const read = await readSnapshot(this.options.client, datacenter, query, signal);
+        const tooStale = stale === true && read.lastContactMs > this.options.timing.maxStaleMs;
+        this.options.logger.debug("watch", "snapshot", { datacenter: datacenter || undefined, services: group.length, index: read.index, ms: Math.round(clock.now() - started), tooStale: tooStale || undefined });
+        if (!tooStale) snapshot = read;
       }
     } catch (error) {
       if (signal.aborted) return;
@@ -148,7 +151,7 @@ export class Watcher {
       const answer = snapshot?.answerFor(dependency.snapshotService!);
       if (answer) this.#publish(dependency, answer);
       if (answer && this.options.once) continue;
-      this.#begin(entry, answer && snapshot!.index);
+      this.#begin(entry, answer ? snapshot!.index : undefined);
     }
   }
 
