@@ -85,12 +85,20 @@ export class ProbePool {
   #detected(response: ConsulResponse<unknown>): void {
     // The summary's index moves with every catalog change: a wait that timed out brings nothing new.
     if (this.#summaryIndex === response.index && this.#summary) return;
+    // An index that went back: the agent's state was reset, and every index we hold means nothing
+    // (a fetch answered below it would be dropped as out of date): read every member afresh.
+    if (response.index < this.#summaryIndex) {
+      for (const m of this.#members.values()) {
+        m.index = -1;
+        m.seeded = false;
+      }
+    }
     this.#summaryIndex = response.index;
     const next = fingerprints((response.body ?? []) as ServiceSummary[]);
     const previous = this.#summary;
     this.#summary = next;
-    // The first answer is the baseline: sweep unless every member's data are as of it already.
-    if (!previous && [...this.#members.values()].every((m) => m.seeded && m.index >= response.index)) return;
+    // The first answer is the baseline: sweep unless every member's data are as of exactly it.
+    if (!previous && [...this.#members.values()].every((m) => m.seeded && m.index === response.index)) return;
     if (previous) {
       const changed = changedServices(previous, next);
       const members = [...this.#members.values()].filter((m) => m.index >= 0 && changed.has(m.dependency.service ?? ""));
@@ -159,9 +167,11 @@ export class ProbePool {
       const visit = async (member: Member) => {
         if (await this.#probeAndFetch(member)) fetched++;
       };
-      const members = [...this.#members.values()];
-      const errors = await mapLimit(members.filter((m) => m.index < 0), this.concurrency, visit);
-      errors.push(...(await mapLimit(members.filter((m) => m.index >= 0), Math.max(1, this.concurrency >> 2), visit)));
+      // Split before the first reads: a member they fetch needs no probe in the same sweep.
+      const fresh = [...this.#members.values()].filter((m) => m.index < 0);
+      const known = [...this.#members.values()].filter((m) => m.index >= 0);
+      const errors = await mapLimit(fresh, this.concurrency, visit);
+      errors.push(...(await mapLimit(known, Math.max(1, this.concurrency >> 2), visit)));
       if (signal.aborted) return;
       const ms = this.#clock.now() - started;
       this.handlers.onSweep?.({ members: this.#members.size, fetched, ms: Math.round(ms) });

@@ -215,7 +215,8 @@ export class Watcher {
     entry.loop = undefined;
     this.#directWatches--;
     this.#refused.add(dependency.key);
-    this.#pool(dependency.datacenter).add(dependency, entry.hasData ? entry.index : undefined);
+    // Read afresh: after an error an index proves nothing (the agent may have restarted).
+    this.#pool(dependency.datacenter).add(dependency);
     if (this.#promotion) return;
     const clock = this.options.timing.clock ?? systemClock;
     const afterMs = blockingTimeoutMs(this.options.timing.waitMs, 1_000);
@@ -235,7 +236,7 @@ export class Watcher {
       const entry = this.#entries.get(key);
       if (entry && !entry.controller && this.#directWatches < this.#directCap) {
         this.#pools.get(entry.dependency.datacenter)?.delete(key);
-        this.#direct(entry, entry.hasData ? entry.index : 0);
+        this.#direct(entry);
         promoted++;
       }
     }
@@ -312,7 +313,9 @@ export class Watcher {
   // One line per state change, not per retry.
   #failed(entry: Entry | undefined, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof ConnectionLimitError) {
+    // A new connection closed unanswered means a full agent only while the agent answers; one
+    // that is going down or starting up closes connections the same way.
+    if (error instanceof ConnectionLimitError && this.#reachability.reachable !== false) {
       this.options.logger.debug("watch", "the agent refused a connection, retrying", { dependency: entry?.dependency.description, error: message });
       this.options.metrics?.consulErrors.inc({ kind: "limit" });
       if (entry?.controller && entry.dependency.probe && !this.#closing) this.#refuse(entry);

@@ -119,4 +119,22 @@ describe("ProbePool scheduling (injected clock)", () => {
     assert.deepEqual(requests.sort(), ["probe db", "probe web"]);
     await p.close();
   });
+
+  it("an agent that comes back with lower indexes voids every index held: members are read again", async () => {
+    const { clock, consul, indexes, requests, published, p, dep } = pool();
+    p.add(dep("web"), 20);
+    p.add(dep("db"), 20);
+    await clock.advance(0);
+    consul.last().answer(20, [row("web", 1), row("db", 1)]);
+    await clock.advance(0);
+    assert.deepEqual(requests, []);
+    // A dev agent restarted empty and filled again: every index is small, below the snapshot's.
+    indexes.set("web", 3);
+    indexes.set("db", 4);
+    consul.last().answer(5, [row("web", 1), row("db", 1)]);
+    await clock.advance(0);
+    assert.deepEqual(requests.sort(), ["fetch db", "fetch web"]);
+    assert.deepEqual(published.sort(), ["db", "web"], "neither taken for unchanged nor dropped as older because 3 and 4 are below 20");
+    await p.close();
+  });
 });
