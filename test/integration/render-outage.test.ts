@@ -105,8 +105,11 @@ describe("consulate render restarted over many services", () => {
     await using dir = await WorkDir.create();
     const { names, source } = await manyServices(consul, dir, "p");
     const complete = (c: string) => names.every((n) => c.includes(`${n}-1 `));
-    // A 3 s blocking wait: the old queries end within 3.2 s, the refused watches try again after 4.2 s.
-    const args = ["render", "--blocking-wait", "3s", "--consul", consul.address];
+    // A 10 s blocking wait. The first process's queries start once its first file is written and
+    // end within 10.6 s of that; the second process is refused a few seconds after, well inside
+    // that time, and its refused watches try again 11.6 s after the refusal, when the old queries
+    // have surely ended. (With a 3 s wait, a slow start could miss the old queries altogether.)
+    const args = ["render", "--blocking-wait", "10s", "--consul", consul.address];
     {
       await using first = new CliProcess([...args, "-t", `${source}:${dir.file("a.cfg")}`]);
       await waitForFile(dir.file("a.cfg"), complete);
@@ -114,7 +117,8 @@ describe("consulate render restarted over many services", () => {
     }
     await using second = new CliProcess([...args, "--log-level", "debug", "-t", `${source}:${dir.file("b.cfg")}`]);
     await waitForFile(dir.file("b.cfg"), complete, 10_000);
-    await second.waitForLog((l) => l.msg === "watches the agent refused have their own blocking queries again", 15_000);
+    await second.waitForLog((l) => l.msg.startsWith("the agent refuses new connections"), 10_000);
+    await second.waitForLog((l) => l.msg === "watches the agent refused have their own blocking queries again", 20_000);
     const back = second.logs().find((l) => l.msg === "watches the agent refused have their own blocking queries again");
     assert.ok(Number(back?.["watches"]) > 0, "some watches were refused and came back");
     // Each refused watch asked once and waited in the pool: no retry loop against a full agent.
